@@ -1,0 +1,252 @@
+"""401 - RNN regression: read sin(t), predict cos(t).
+
+An nn.RNN reads a sine wave one window of TIME_STEP samples at a time and predicts the cosine at
+the same samples. The hidden state is carried from one window to the next and detached between
+steps (truncated backpropagation through time). Afterwards the model runs on the next 10 unseen
+windows, still carrying its state, and we report their mean squared error.
+
+Run:   python 401_rnn_regressor.py
+See:   "final: mse=0.00... wall_s=..." (mse <= 0.005; a few seconds on a laptop CPU), and the
+       figures results/401_rnn_regressor.png and results/401_rnn_regressor.gif.
+"""
+import argparse
+import math
+import os
+import time
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.animation import FuncAnimation, PillowWriter
+from torch import nn
+
+# Hyper Parameters
+TIME_STEP = 10       # samples per window; window k covers [k*pi, (k+1)*pi)
+INPUT_SIZE = 1       # one feature per time step: sin(t)
+HIDDEN_SIZE = 32     # size of the RNN's hidden state
+STEPS = 300          # training steps, one window each
+LR = 0.02            # Adam's learning rate at the start; it decays to 0 over STEPS (cosine)
+EVAL_WINDOWS = 10    # unseen windows after training on which the final mse is measured
+SEED = 1             # same seed, same device: same numbers
+OUT = "results"      # folder for the figures
+
+NAME = os.path.splitext(os.path.basename(__file__))[0]
+
+
+# ---- Data ---------------------------------------------------------------------------------------
+def window(k, device="cpu"):
+    """Window k of the series: times t, input sin(t) and target cos(t).
+
+    t: (TIME_STEP,) numpy array; x, y: (batch=1, time=TIME_STEP, feature=1) float tensors.
+    """
+    t = np.linspace(k * math.pi, (k + 1) * math.pi, TIME_STEP, endpoint=False, dtype=np.float32)
+    x = torch.from_numpy(np.sin(t)).view(1, TIME_STEP, INPUT_SIZE).to(device)
+    y = torch.from_numpy(np.cos(t)).view(1, TIME_STEP, 1).to(device)
+    return t, x, y
+
+
+# ---- Model --------------------------------------------------------------------------------------
+class RNN(nn.Module):
+    def __init__(self, hidden_size=HIDDEN_SIZE):
+        super().__init__()
+        self.rnn = nn.RNN(input_size=INPUT_SIZE, hidden_size=hidden_size, num_layers=1,
+                          batch_first=True)  # batch_first: tensors are (batch, time, feature)
+        self.out = nn.Linear(hidden_size, 1)
+
+    def forward(self, x, h_state):
+        # x:       (batch, time, 1)
+        # h_state: (num_layers=1, batch, hidden), or None for a zero state
+        # r_out:   (batch, time, hidden), the hidden state at every time step
+        r_out, h_state = self.rnn(x, h_state)
+        # nn.Linear works on the last dimension, so one call maps every time step at once:
+        # (batch, time, hidden) -> (batch, time, 1)
+        return self.out(r_out), h_state
+
+    def forward_loop(self, x, h_state):
+        """The same output, built one time step at a time.
+
+        PyTorch builds the graph while the code runs (a dynamic graph), so a plain Python loop
+        over however many time steps this input has is fine. It gives exactly what forward()
+        gives; forward() is simply shorter and faster.
+        """
+        r_out, h_state = self.rnn(x, h_state)                       # (batch, time, hidden)
+        outs = [self.out(r_out[:, i, :]) for i in range(r_out.size(1))]  # time x (batch, 1)
+        return torch.stack(outs, dim=1), h_state                    # (batch, time, 1)
+
+
+# ---- Training -----------------------------------------------------------------------------------
+def train_step(model, optimizer, x, y, h_state):
+    """One window: forward, loss, backward, update. Returns (prediction, next h_state, loss)."""
+    prediction, h_state = model(x, h_state)  # (1, TIME_STEP, 1), (1, 1, HIDDEN_SIZE)
+    # Carry the state into the next window, but cut its history: detach() returns the same
+    # numbers with no link to the graph that made them, so gradients flow back through this
+    # window only (truncated backpropagation through time). Without it, the next backward()
+    # would try to go back through this window's graph as well, which this backward() frees,
+    # and fail ("Trying to backward through the graph a second time"); keeping that graph alive
+    # instead (retain_graph=True) would make every step slower than the last.
+    # The old `h_state.data` also dropped the history, but behind autograd's back: changes made
+    # through .data are invisible to it. detach() is the supported way.
+    h_state = h_state.detach()
+
+    loss = nn.functional.mse_loss(prediction, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return prediction.detach(), h_state, loss.item()
+
+
+def train(model, steps=STEPS, lr=LR, device="cpu"):
+    """Train on windows 0..steps-1 in order, carrying the hidden state from window to window.
+
+    Returns the last hidden state and a history (per step: times, target, prediction, loss).
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # Big steps first to find the solution, small ones at the end to settle on it. With a fixed
+    # lr of 0.02 and 100 steps (the original recipe) the held-out mse ends near 0.036.
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    history = {"t": [], "target": [], "prediction": [], "loss": []}
+
+    h_state = None  # None: nn.RNN starts from zeros on the first window
+    for step in range(steps):
+        t, x, y = window(step, device)
+        prediction, h_state, loss = train_step(model, optimizer, x, y, h_state)
+        scheduler.step()
+        history["t"].append(t)
+        history["target"].append(y.flatten().cpu().numpy())
+        history["prediction"].append(prediction.flatten().cpu().numpy())
+        history["loss"].append(loss)
+    return h_state, history
+
+
+@torch.no_grad()
+def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu"):
+    """Run on unseen windows, still carrying the state; return the mean mse and the curves."""
+    ts, targets, preds, errors = [], [], [], []
+    for k in range(first_window, first_window + windows):
+        t, x, y = window(k, device)
+        prediction, h_state = model(x, h_state)
+        errors.append(nn.functional.mse_loss(prediction, y).item())
+        ts.append(t)
+        targets.append(y.flatten().cpu().numpy())
+        preds.append(prediction.flatten().cpu().numpy())
+    return float(np.mean(errors)), np.concatenate(ts), np.concatenate(targets), np.concatenate(preds)
+
+
+# ---- Figures ------------------------------------------------------------------------------------
+def has_screen():
+    """True when matplotlib can open windows; headless runs (Agg, CI, SSH) get False."""
+    return matplotlib.get_backend().lower() not in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+def draw(history, held_out, mse, out, live):
+    """Save the training animation (GIF) and the held-out result (PNG); play it with a screen."""
+    t_eval, y_eval, p_eval = held_out
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    ax1.plot(t_eval, np.sin(t_eval), color="0.7", lw=1, label="input sin(t)")
+    ax1.plot(t_eval, y_eval, "r-", lw=2, label="target cos(t)")
+    ax1.plot(t_eval, p_eval, "b--", lw=2, label="prediction")
+    ax1.set(title=f"{EVAL_WINDOWS} unseen windows, state carried (mse={mse:.1e})", xlabel="t",
+            ylabel="value", ylim=(-1.2, 1.6))
+    ax1.legend(loc="upper center", ncol=3, fontsize=8)
+    ax2.plot(np.arange(1, len(history["loss"]) + 1), history["loss"])
+    ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse",
+            yscale="log")
+    fig.suptitle("401: nn.RNN reads sin(t) and predicts cos(t)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
+    plt.close(fig)
+
+    # The animation: target and prediction over the last few windows as training goes.
+    steps = len(history["loss"])
+    frames = np.unique(np.linspace(0, steps - 1, min(steps, 60)).astype(int))
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    (l_target,) = ax.plot([], [], "r-", lw=2, label="target cos(t)")
+    (l_pred,) = ax.plot([], [], "b--", lw=2, label="prediction")
+    ax.set(ylim=(-1.5, 1.5), xlabel="t", ylabel="value")
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+
+    def show(i):
+        first = max(0, i - 5)  # the last six windows
+        t = np.concatenate(history["t"][first:i + 1])
+        l_target.set_data(t, np.concatenate(history["target"][first:i + 1]))
+        l_pred.set_data(t, np.concatenate(history["prediction"][first:i + 1]))
+        ax.set_xlim(first * math.pi, (first + 6) * math.pi)
+        ax.set_title(f"401 training: step {i + 1}/{steps}, loss {history['loss'][i]:.4f}")
+        return l_target, l_pred
+
+    anim = FuncAnimation(fig, show, frames=frames, interval=80, blit=False)
+    anim.save(os.path.join(out, f"{NAME}.gif"), writer=PillowWriter(fps=12), dpi=70)
+    if live:
+        plt.show()  # plays the animation in a window; close it to finish
+    plt.close(fig)
+
+
+# ---- Command line -------------------------------------------------------------------------------
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=positive_int, default=STEPS, help="training steps (%(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=LR, help="learning rate (%(default)s)")
+    parser.add_argument("--hidden-size", type=positive_int, default=HIDDEN_SIZE,
+                        help="RNN hidden size (%(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (%(default)s)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="auto picks CUDA when present (%(default)s)")
+    parser.add_argument("--out", default=OUT, help="folder for the figures (%(default)s)")
+    parser.add_argument("--no-plot", action="store_true", help="skip the figures")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: CUDA is not available on this machine (try --device cpu)")
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not args.no_plot:
+        try:
+            os.makedirs(args.out, exist_ok=True)
+            if not os.access(args.out, os.W_OK):
+                raise PermissionError("permission denied")
+        except OSError as err:
+            parser.error(f"--out {args.out}: cannot write figures there ({err.strerror or err})")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    torch.manual_seed(args.seed)
+
+    model = RNN(args.hidden_size).to(args.device)
+    h_state, history = train(model, args.steps, args.lr, args.device)
+    mse, t_eval, y_eval, p_eval = evaluate(model, h_state, args.steps, EVAL_WINDOWS, args.device)
+    wall_s = time.perf_counter() - start
+
+    if not args.no_plot:
+        draw(history, (t_eval, y_eval, p_eval), mse, args.out, live=has_screen())
+        print(f"figures: {os.path.join(args.out, NAME)}.png, .gif")
+    print(f"final: mse={mse:.6f} wall_s={wall_s:.2f}")
+    return mse
+
+
+if __name__ == "__main__":
+    main()

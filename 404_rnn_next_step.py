@@ -1,0 +1,230 @@
+"""404 - RNN next-step prediction, then a forecast that feeds on its own outputs.
+
+An nn.RNN reads a sine one window of TIME_STEP samples at a time and predicts, at every sample,
+the next one: the target is the same series shifted by one sample. The hidden state is carried
+from window to window and detached between steps. After training it predicts the next step on
+an unseen window, and then forecasts the future on its own: each prediction becomes the next
+input, with no true sample in sight, for 2*pi of time (FORECAST samples).
+
+Run:   python 404_rnn_next_step.py
+See:   "final: next_step_mse=... forecast_mse=... wall_s=..." (next_step_mse <= 5e-4 and
+       forecast_mse <= 0.02; a few seconds on a laptop CPU), and results/404_rnn_next_step.png.
+"""
+import argparse
+import math
+import os
+import time
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+# Hyper Parameters
+TIME_STEP = 20       # samples per window; window k covers [k*pi, (k+1)*pi)
+DT = math.pi / TIME_STEP  # time between two samples; the target is the series DT later
+INPUT_SIZE = 1       # one feature per time step: sin(t)
+HIDDEN_SIZE = 32     # size of the RNN's hidden state
+STEPS = 800          # training steps, one window each
+LR = 0.01            # Adam's learning rate at the start; it decays to 0 over STEPS (cosine)
+FORECAST = 40        # samples forecast from the model's own outputs: 40 * DT = 2*pi of time
+SEED = 1             # same seed, same device: same numbers
+OUT = "results"      # folder for the figures
+
+NAME = os.path.splitext(os.path.basename(__file__))[0]
+
+
+# ---- Data ---------------------------------------------------------------------------------------
+def window(k, device="cpu"):
+    """Window k of the series: times t, input sin(t) and target sin(t + DT), one sample ahead.
+
+    t: (TIME_STEP,) numpy array; x, y: (batch=1, time=TIME_STEP, feature=1) float tensors.
+    """
+    t = k * math.pi + DT * np.arange(TIME_STEP)  # float64 here, so k * pi loses nothing
+    x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, INPUT_SIZE).to(device)
+    y = torch.from_numpy(np.sin(t + DT).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
+    return t, x, y
+
+
+# ---- Model --------------------------------------------------------------------------------------
+class RNN(nn.Module):
+    def __init__(self, hidden_size=HIDDEN_SIZE):
+        super().__init__()
+        self.rnn = nn.RNN(input_size=INPUT_SIZE, hidden_size=hidden_size, num_layers=1,
+                          batch_first=True)  # batch_first: tensors are (batch, time, feature)
+        self.out = nn.Linear(hidden_size, 1)
+
+    def forward(self, x, h_state):
+        # x:       (batch, time, 1) - any number of time steps, one included
+        # h_state: (num_layers=1, batch, hidden), or None for a zero state
+        r_out, h_state = self.rnn(x, h_state)  # r_out: (batch, time, hidden)
+        return self.out(r_out), h_state        # (batch, time, 1): the next sample at each step
+
+
+# ---- Training -----------------------------------------------------------------------------------
+def train_step(model, optimizer, x, y, h_state):
+    """One window: forward, loss, backward, update. Returns (prediction, next h_state, loss)."""
+    prediction, h_state = model(x, h_state)  # (1, TIME_STEP, 1), (1, 1, HIDDEN_SIZE)
+    # A single sample does not say where the wave goes next (sin = 0.5 on the way up and on the
+    # way down): the hidden state has to remember. So it is carried into the next window, and
+    # detached, so that gradients flow back through this window only (truncated backpropagation
+    # through time) and the next backward() does not run into this window's freed graph.
+    h_state = h_state.detach()
+
+    loss = nn.functional.mse_loss(prediction, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return prediction.detach(), h_state, loss.item()
+
+
+def train(model, steps=STEPS, lr=LR, device="cpu"):
+    """Train on windows 0..steps-1 in order, carrying the hidden state from window to window.
+
+    Returns the last hidden state and the loss at every step.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    losses = []
+    h_state = None  # None: nn.RNN starts from zeros on the first window
+    for step in range(steps):
+        _, x, y = window(step, device)
+        _, h_state, loss = train_step(model, optimizer, x, y, h_state)
+        scheduler.step()
+        losses.append(loss)
+    return h_state, losses
+
+
+@torch.no_grad()
+def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu"):
+    """(a) Next-step predictions on unseen window k, true inputs, state carried in.
+    (b) Then n samples forecast with no true input: each output is fed back as the next input.
+
+    Returns next_step_mse, forecast_mse and the curves for the figure.
+    """
+    t, x, y = window(k, device)
+    prediction, h_state = model(x, h_state)              # (1, TIME_STEP, 1)
+    next_step_mse = nn.functional.mse_loss(prediction, y).item()
+
+    # The last prediction is the model's guess for the first sample after the window. From here
+    # on the model sees only its own guesses, so its errors can add up; the state carries on.
+    guess = prediction[:, -1:, :]                         # (1, 1, 1): one step of one feature
+    forecast = []
+    for _ in range(n):
+        guess, h_state = model(guess, h_state)            # in (1, 1, 1) -> out (1, 1, 1)
+        forecast.append(guess)
+    forecast = torch.cat(forecast, dim=1).flatten().cpu().numpy()  # (n,)
+    t_future = t[-1] + DT * np.arange(2, n + 2)           # (n,): the times those guesses are for
+    forecast_mse = float(np.mean((forecast - np.sin(t_future)) ** 2))
+    curves = {"t": t, "x": x.flatten().cpu().numpy(), "y": y.flatten().cpu().numpy(),
+              "prediction": prediction.flatten().cpu().numpy(), "t_future": t_future,
+              "forecast": forecast}
+    return next_step_mse, forecast_mse, curves
+
+
+# ---- Figures ------------------------------------------------------------------------------------
+def has_screen():
+    """True when matplotlib can open windows; headless runs (Agg, CI, SSH) get False."""
+    return matplotlib.get_backend().lower() not in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+
+
+def draw(losses, curves, next_step_mse, forecast_mse, out, live):
+    """One PNG: next-step predictions, the loss curve, and the free-running forecast."""
+    c = curves
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.2))
+    ax1.plot(c["t"], c["x"], "k.", label="input sin(t)")
+    ax1.plot(c["t"], c["y"], "r-", lw=2, label="target sin(t + dt)")
+    ax1.plot(c["t"], c["prediction"], "b--", lw=2, label="prediction")
+    ax1.set(title=f"next step on an unseen window (mse={next_step_mse:.1e})", xlabel="t",
+            ylabel="value", ylim=(-1.3, 1.6))
+    ax1.legend(loc="upper center", ncol=3, fontsize=8)
+
+    ax2.plot(np.arange(1, len(losses) + 1), losses)
+    ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse",
+            yscale="log")
+
+    t_all = np.linspace(c["t"][0], c["t_future"][-1], 400)
+    ax3.plot(t_all, np.sin(t_all), "r-", lw=1.5, label="true sin(t)")
+    ax3.plot(c["t"] + DT, c["prediction"], "b-", lw=2, label="next step")
+    ax3.plot(c["t_future"], c["forecast"], "b--", lw=2, label="forecast")
+    ax3.axvline(c["t"][-1] + DT, color="0.6", lw=1)  # true inputs end here
+    ax3.set(title=f"forecast on its own outputs, 2*pi ahead (mse={forecast_mse:.1e})",
+            xlabel="t", ylabel="value", ylim=(-1.3, 1.6))
+    ax3.legend(loc="upper center", ncol=3, fontsize=8)
+    fig.suptitle("404: nn.RNN predicts the next sample of a sine, then forecasts on its own")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
+    if live:
+        plt.show()
+    plt.close(fig)
+
+
+# ---- Command line -------------------------------------------------------------------------------
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=positive_int, default=STEPS, help="training steps (%(default)s)")
+    parser.add_argument("--lr", type=positive_float, default=LR, help="learning rate (%(default)s)")
+    parser.add_argument("--hidden-size", type=positive_int, default=HIDDEN_SIZE,
+                        help="RNN hidden size (%(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (%(default)s)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="auto picks CUDA when present (%(default)s)")
+    parser.add_argument("--out", default=OUT, help="folder for the figures (%(default)s)")
+    parser.add_argument("--no-plot", action="store_true", help="skip the figures")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: CUDA is not available on this machine (try --device cpu)")
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not args.no_plot:
+        try:
+            os.makedirs(args.out, exist_ok=True)
+            if not os.access(args.out, os.W_OK):
+                raise PermissionError("permission denied")
+        except OSError as err:
+            parser.error(f"--out {args.out}: cannot write figures there ({err.strerror or err})")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    torch.manual_seed(args.seed)
+
+    model = RNN(args.hidden_size).to(args.device)
+    h_state, losses = train(model, args.steps, args.lr, args.device)
+    next_step_mse, forecast_mse, curves = next_step_and_forecast(
+        model, h_state, args.steps, FORECAST, args.device)
+    wall_s = time.perf_counter() - start
+
+    if not args.no_plot:
+        draw(losses, curves, next_step_mse, forecast_mse, args.out, live=has_screen())
+        print(f"figure: {os.path.join(args.out, NAME)}.png")
+    print(f"final: next_step_mse={next_step_mse:.6f} forecast_mse={forecast_mse:.6f} "
+          f"wall_s={wall_s:.2f}")
+    return next_step_mse, forecast_mse
+
+
+if __name__ == "__main__":
+    main()
