@@ -1,0 +1,48 @@
+"""Helpers shared by the tests: load a lesson as a module, run one as a real process."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+# Never open a window from a test, with or without a screen.
+os.environ["MPLBACKEND"] = "Agg"
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
+           "404_rnn_next_step.py"]
+
+DEVICES = [
+    "cpu",
+    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                  reason="CUDA is not available on this machine")),
+]
+
+_modules = {}
+
+
+def load(script):
+    """Import a lesson file (its name starts with a digit, so plain `import` cannot)."""
+    if script not in _modules:
+        spec = importlib.util.spec_from_file_location(Path(script).stem, ROOT / script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[script] = module
+    return _modules[script]
+
+
+def run(script, *args, cwd=None, timeout=300):
+    """Run a lesson as `python SCRIPT ARGS...` and return the CompletedProcess."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd or ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def final_values(stdout):
+    """The numbers on the `final:` line, which must be the last line on stdout."""
+    last = stdout.strip().splitlines()[-1]
+    assert last.startswith("final: "), f"last line is not the final: line: {last!r}"
+    return {key: float(value) for key, value in (item.split("=") for item in last.split()[1:])}
