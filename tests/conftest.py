@@ -34,9 +34,9 @@ def load(script):
     return _modules[script]
 
 
-def run(script, *args, cwd=None, timeout=300):
+def run(script, *args, cwd=None, env=None, timeout=300):
     """Run a lesson as `python SCRIPT ARGS...` and return the CompletedProcess."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **(env or {}))
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd or ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
 

@@ -6,6 +6,7 @@ from conftest import DEVICES, final_values, run
 # A few steps of each lesson, and what each one must draw.
 SHORT = {
     "401_rnn_regressor.py": (["--steps", "5"], ["png", "gif"], ["mse"]),
+    "402_rnn_classifier.py": (["--max-steps", "5"], ["png"], ["test_accuracy"]),
     "403_lstm_sin_cos.py": (["--steps", "5"], ["png", "gif"], ["mse"]),
     "404_rnn_next_step.py": (["--steps", "5"], ["png"], ["next_step_mse", "forecast_mse"]),
 }

@@ -1,0 +1,141 @@
+"""402: the model, learning on the shipped MNIST, the data errors, --save/--load, bad flags."""
+import hashlib
+import shutil
+
+import pytest
+import torch
+
+from conftest import ROOT, final_values, load, run
+
+SCRIPT = "402_rnn_classifier.py"
+RAW = ROOT / "mnist" / "MNIST" / "raw"
+# Where nothing listens: with these set, urllib's downloads fail at once, network or not.
+OFFLINE = {key: "http://127.0.0.1:9" for key in ("http_proxy", "https_proxy", "HTTP_PROXY",
+                                                    "HTTPS_PROXY")}
+
+
+@pytest.fixture(scope="module")
+def m():
+    return load(SCRIPT)
+
+
+@pytest.fixture(scope="module")
+def mnist(m):
+    return m.load_mnist(str(ROOT / "mnist"))
+
+
+def snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_shipped_archives_are_the_originals(m):
+    for name, md5 in m.ARCHIVES.items():
+        assert hashlib.md5((RAW / name).read_bytes()).hexdigest() == md5, name
+
+
+def test_data_shapes(mnist):
+    train_x, train_y, test_x, test_y = mnist
+    assert train_x.shape == (60000, 28, 28) and train_x.dtype == torch.uint8
+    assert test_x.shape == (10000, 28, 28) and test_y.shape == (10000,)
+    assert set(train_y.unique().tolist()) == set(range(10))
+
+
+def test_input_is_normalised_rows(m, mnist):
+    x = m.to_input(mnist[0][:2000])
+    assert x.shape == (2000, 28, 28) and x.dtype == torch.float32  # (batch, rows, pixels)
+    assert abs(x.mean().item()) < 0.05 and abs(x.std().item() - 1) < 0.05
+
+
+def test_last_step_output_is_h_n_and_batches_start_from_zero(m):
+    torch.manual_seed(0)
+    model = m.LSTMClassifier(hidden_size=32)
+    x = torch.randn(5, 28, 28)
+    r_out, (h_n, c_n) = model.lstm(x)
+    assert r_out.shape == (5, 28, 32) and h_n.shape == c_n.shape == (1, 5, 32)
+    assert torch.equal(r_out[:, -1], h_n[-1])  # one layer: the last output is the last h
+    scores = model(x)
+    assert scores.shape == (5, 10)
+    # a fresh zero state for every batch: nothing is carried between calls or between images
+    assert torch.equal(model(x), scores)
+    assert torch.allclose(model(x[2:3]), scores[2:3], atol=1e-6)
+    zeros = torch.zeros(1, 5, 32)
+    assert torch.allclose(model.out(model.lstm(x, (zeros, zeros))[0][:, -1]), scores, atol=1e-6)
+
+
+def test_forget_gate_starts_open(m):
+    model = m.LSTMClassifier(hidden_size=16)
+    forget = model.lstm.bias_ih_l0[16:32] + model.lstm.bias_hh_l0[16:32]
+    assert torch.equal(forget, torch.ones(16))
+
+
+def test_a_few_hundred_steps_learn(m, mnist):
+    torch.manual_seed(1)
+    model = m.LSTMClassifier()
+    train_x, train_y, test_x, test_y = mnist
+    m.train(model, (train_x, train_y, test_x[:1000], test_y[:1000]), max_steps=300,
+            log=lambda line: None)
+    accuracy, predictions = m.evaluate(model, test_x[:1000], test_y[:1000])
+    assert predictions.shape == (1000,)
+    assert accuracy > 0.90, accuracy
+
+
+def test_save_then_load_gives_the_same_accuracy(m, tmp_path, capsys):
+    path = tmp_path / "lstm.pt"
+    trained = m.main(["--max-steps", "30", "--no-plot", "--hidden-size", "24", "--save", str(path)])
+    loaded = m.main(["--load", str(path), "--no-plot"])  # the hidden size comes from the file
+    assert loaded == trained
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("final: test_accuracy=") and f"saved: {path}" in out
+
+
+def test_empty_data_dir_without_network_is_one_clear_error(tmp_path):
+    proc = run(SCRIPT, "--data-dir", tmp_path, "--no-plot", env=OFFLINE)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path) in lines[0]
+    for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert name in lines[0]
+    assert "final:" not in proc.stdout
+
+
+def test_damaged_archive_is_one_clear_error_and_is_left_alone(m, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in m.ARCHIVES:
+        shutil.copy(RAW / name, raw / name)
+    damaged = raw / "t10k-labels-idx1-ubyte.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-100])  # a truncated download, say
+    before = snapshot(tmp_path)
+    proc = run(SCRIPT, "--data-dir", tmp_path, "--no-plot", env=OFFLINE)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(damaged) in lines[0] and "md5" in lines[0]
+    assert snapshot(tmp_path) == before  # nothing replaced, extracted or removed
+
+
+@pytest.mark.parametrize("argv, mentions", [
+    (["--epochs", "0"], "--epochs"),
+    (["--batch-size", "abc"], "--batch-size"),
+    (["--lr", "-1"], "--lr"),
+    (["--hidden-size", "0"], "--hidden-size"),
+    (["--max-steps", "-5"], "--max-steps"),
+    (["--device", "tpu"], "--device"),
+    (["--load", "no/such/file.pt"], "--load"),
+    (["--save", "no/such/folder/model.pt"], "--save"),
+] + ([] if torch.cuda.is_available() else [(["--device", "cuda"], "CUDA")]))
+def test_bad_flag_is_one_clear_error(m, argv, mentions, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        m.main(argv)
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert mentions in err and "error:" in err
+
+
+def test_a_file_that_is_no_model_is_one_clear_error(m, tmp_path, capsys):
+    bogus = tmp_path / "notes.pt"
+    bogus.write_text("not a model")
+    with pytest.raises(SystemExit) as exit_info:
+        m.main(["--load", str(bogus), "--no-plot"])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--load" in err[0] and str(bogus) in err[0]
