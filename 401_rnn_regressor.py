@@ -158,29 +158,35 @@ def draw(history, held_out, mse, out, live):
     fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
     plt.close(fig)
 
-    # The animation: target and prediction over the last few windows as training goes.
+    # The animation: target and prediction over the last six windows as training goes. The
+    # x axis counts time from the first of those windows, so the axes stay put between frames.
     steps = len(history["loss"])
-    frames = np.unique(np.linspace(0, steps - 1, min(steps, 60)).astype(int))
+    frames = np.unique(np.linspace(0, steps - 1, min(steps, 30)).astype(int))
     fig, ax = plt.subplots(figsize=(8, 3.5))
     (l_target,) = ax.plot([], [], "r-", lw=2, label="target cos(t)")
     (l_pred,) = ax.plot([], [], "b--", lw=2, label="prediction")
-    ax.set(ylim=(-1.5, 1.5), xlabel="t", ylabel="value")
-    ax.legend(loc="upper right")
-    fig.tight_layout()
+    ax.set(xlim=(0, 6 * math.pi), ylim=(-1.4, 1.9), xlabel="time within the last six windows",
+           ylabel="value")
+    ax.legend(loc="upper center", ncol=2)
 
     def show(i):
-        first = max(0, i - 5)  # the last six windows
-        t = np.concatenate(history["t"][first:i + 1])
+        first = max(0, i - 5)
+        t = np.concatenate(history["t"][first:i + 1]) - first * math.pi
         l_target.set_data(t, np.concatenate(history["target"][first:i + 1]))
         l_pred.set_data(t, np.concatenate(history["prediction"][first:i + 1]))
-        ax.set_xlim(first * math.pi, (first + 6) * math.pi)
-        ax.set_title(f"401 training: step {i + 1}/{steps}, loss {history['loss'][i]:.4f}")
+        ax.set_title(f"401 training: step {i + 1}/{steps}, loss {history['loss'][i]:.1e}")
         return l_target, l_pred
 
-    anim = FuncAnimation(fig, show, frames=frames, interval=80, blit=False)
-    anim.save(os.path.join(out, f"{NAME}.gif"), writer=PillowWriter(fps=12), dpi=70)
-    if live:
-        plt.show()  # plays the animation in a window; close it to finish
+    show(frames[0])
+    fig.tight_layout()  # after a title is in place, so that it fits
+    writer = PillowWriter(fps=6)  # a GIF, written by Pillow (matplotlib already needs it)
+    with writer.saving(fig, os.path.join(out, f"{NAME}.gif"), dpi=70):
+        for i in frames:
+            show(i)
+            writer.grab_frame()
+    if live:  # with a screen, the same frames play in a window; close it to finish
+        anim = FuncAnimation(fig, show, frames=frames, interval=160)  # noqa: F841 (keep it alive)
+        plt.show()
     plt.close(fig)
 
 

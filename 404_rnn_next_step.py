@@ -133,9 +133,10 @@ def draw(losses, curves, next_step_mse, forecast_mse, out, live):
     """One PNG: next-step predictions, the loss curve, and the free-running forecast."""
     c = curves
     fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.2))
-    ax1.plot(c["t"], c["x"], "k.", label="input sin(t)")
-    ax1.plot(c["t"], c["y"], "r-", lw=2, label="target sin(t + dt)")
-    ax1.plot(c["t"], c["prediction"], "b--", lw=2, label="prediction")
+    # Each target and prediction is drawn at the time it is about: one sample after its input.
+    ax1.plot(c["t"], c["x"], "k.", ms=8, label="input sin(t)")
+    ax1.plot(c["t"] + DT, c["y"], "r-", lw=2, label="target: next sample")
+    ax1.plot(c["t"] + DT, c["prediction"], "b--", lw=2, label="prediction")
     ax1.set(title=f"next step on an unseen window (mse={next_step_mse:.1e})", xlabel="t",
             ylabel="value", ylim=(-1.3, 1.6))
     ax1.legend(loc="upper center", ncol=3, fontsize=8)
@@ -148,10 +149,10 @@ def draw(losses, curves, next_step_mse, forecast_mse, out, live):
     ax3.plot(t_all, np.sin(t_all), "r-", lw=1.5, label="true sin(t)")
     ax3.plot(c["t"] + DT, c["prediction"], "b-", lw=2, label="next step")
     ax3.plot(c["t_future"], c["forecast"], "b--", lw=2, label="forecast")
-    ax3.axvline(c["t"][-1] + DT, color="0.6", lw=1)  # true inputs end here
-    ax3.set(title=f"forecast on its own outputs, 2*pi ahead (mse={forecast_mse:.1e})",
-            xlabel="t", ylabel="value", ylim=(-1.3, 1.6))
-    ax3.legend(loc="upper center", ncol=3, fontsize=8)
+    ax3.axvline(c["t"][-1] + DT, color="0.6", lw=1, label="true inputs end")
+    ax3.set(title=f"forecast on its own outputs, 2π ahead (mse={forecast_mse:.1e})",
+            xlabel="t", ylabel="value", ylim=(-1.3, 1.9))
+    ax3.legend(loc="upper center", ncol=2, fontsize=8)
     fig.suptitle("404: nn.RNN predicts the next sample of a sine, then forecasts on its own")
     fig.tight_layout()
     fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
