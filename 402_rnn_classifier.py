@@ -6,7 +6,7 @@ The whole data set lives in memory as one tensor, so the CPU's time goes to the 
 
 Run:   python 402_rnn_classifier.py
 See:   one line per epoch, then "final: test_accuracy=0.98... wall_s=..." (accuracy over all
-       10,000 test images; about 15 s on a 2-core laptop CPU, imports included), and the
+       10,000 test images; about 20 s on a 2-core laptop CPU, imports included), and the
        figure results/402_rnn_classifier.png.
 """
 import argparse
@@ -77,7 +77,8 @@ def load_mnist(root):
             test_set = torchvision.datasets.MNIST(root, train=False, download=True)
     except Exception as err:  # no network, no archives, a file that cannot be read or written
         raw = os.path.join(root, "MNIST", "raw")
-        raise DataError(f"MNIST could not be loaded or downloaded into {raw} ({type(err).__name__}); "
+        raise DataError(f"MNIST could not be loaded or downloaded into {raw} "
+                        f"({type(err).__name__}); "
                         f"it needs {', '.join(ARCHIVES)} there: copy them from this collection's "
                         f"mnist/MNIST/raw, or run once with a network") from None
 
@@ -113,7 +114,8 @@ class LSTMClassifier(nn.Module):
         #   them 28 times.
         with torch.no_grad():
             for gate in range(4):
-                nn.init.orthogonal_(self.lstm.weight_hh_l0[gate * hidden_size:(gate + 1) * hidden_size])
+                rows = slice(gate * hidden_size, (gate + 1) * hidden_size)
+                nn.init.orthogonal_(self.lstm.weight_hh_l0[rows])
             self.lstm.bias_ih_l0[hidden_size:2 * hidden_size].fill_(1.0)
             self.lstm.bias_hh_l0[hidden_size:2 * hidden_size].fill_(0.0)
 
@@ -148,7 +150,9 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=No
     """
     train_x, train_y, test_x, test_y = data
     steps_per_epoch = math.ceil(len(train_x) / batch_size)
-    total = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    total = epochs * steps_per_epoch
+    if max_steps is not None:
+        total = min(total, max_steps)
     # fused=True: Adam updates all parameters in one kernel instead of many small ones.
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total_iters=total)
@@ -185,7 +189,8 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=No
 # ---- Figures ------------------------------------------------------------------------------------
 def has_screen():
     """True when matplotlib can open windows; headless runs (Agg, CI, SSH) get False."""
-    return matplotlib.get_backend().lower() not in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+    file_only = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
+    return matplotlib.get_backend().lower() not in file_only
 
 
 def draw(test_x, test_y, predictions, accuracies, accuracy, out, live):
@@ -261,7 +266,8 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=DATA_DIR,
                         help="folder holding MNIST/raw/*.gz (default: mnist/ beside this file)")
     parser.add_argument("--save", metavar="PATH", help="write the trained model's state_dict here")
-    parser.add_argument("--load", metavar="PATH", help="evaluate this saved state_dict; no training")
+    parser.add_argument("--load", metavar="PATH",
+                        help="evaluate this saved state_dict; no training")
     parser.add_argument("--out", default=OUT, help="folder for the figure (%(default)s)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     args = parser.parse_args(argv)
