@@ -46,3 +46,11 @@ def final_values(stdout):
     last = stdout.strip().splitlines()[-1]
     assert last.startswith("final: "), f"last line is not the final: line: {last!r}"
     return {key: float(value) for key, value in (item.split("=") for item in last.split()[1:])}
+
+
+def error_of(main, argv, capsys):
+    """Call a lesson's main(argv), which must stop with a non-zero exit; return its stderr."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code != 0
+    return capsys.readouterr().err

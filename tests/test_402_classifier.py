@@ -5,7 +5,7 @@ import shutil
 import pytest
 import torch
 
-from conftest import ROOT, final_values, load, run
+from conftest import ROOT, error_of, load, run
 
 SCRIPT = "402_rnn_classifier.py"
 RAW = ROOT / "mnist" / "MNIST" / "raw"
@@ -124,18 +124,12 @@ def test_damaged_archive_is_one_clear_error_and_is_left_alone(m, tmp_path):
     (["--save", "no/such/folder/model.pt"], "--save"),
 ] + ([] if torch.cuda.is_available() else [(["--device", "cuda"], "CUDA")]))
 def test_bad_flag_is_one_clear_error(m, argv, mentions, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        m.main(argv)
-    assert exit_info.value.code != 0
-    err = capsys.readouterr().err
+    err = error_of(m.main, argv, capsys)
     assert mentions in err and "error:" in err
 
 
 def test_a_file_that_is_no_model_is_one_clear_error(m, tmp_path, capsys):
     bogus = tmp_path / "notes.pt"
     bogus.write_text("not a model")
-    with pytest.raises(SystemExit) as exit_info:
-        m.main(["--load", str(bogus), "--no-plot"])
-    assert exit_info.value.code != 0
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_of(m.main, ["--load", str(bogus), "--no-plot"], capsys).strip().splitlines()
     assert len(err) == 1 and "--load" in err[0] and str(bogus) in err[0]

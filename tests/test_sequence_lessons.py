@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import final_values, load, run
+from conftest import error_of, final_values, load, run
 
 LESSONS = ["401_rnn_regressor.py", "403_lstm_sin_cos.py", "404_rnn_next_step.py"]
 
@@ -141,10 +141,7 @@ if not torch.cuda.is_available():
 @pytest.mark.parametrize("script", LESSONS)
 @pytest.mark.parametrize("argv, mentions", BAD_FLAGS)
 def test_bad_flag_is_one_clear_error(script, argv, mentions, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        load(script).main(argv)
-    assert exit_info.value.code != 0
-    err = capsys.readouterr().err
+    err = error_of(load(script).main, argv, capsys)
     assert mentions in err and "error:" in err
 
 
