@@ -171,8 +171,9 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=No
             optimizer.step()
             scheduler.step()
             step += 1
-            bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            if not bar.disable:
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                bar.update()
             if step == total:
                 break
         accuracy, predictions = evaluate(model, test_x, test_y)

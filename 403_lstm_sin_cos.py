@@ -109,19 +109,17 @@ def train_step(model, optimizer, x, y, state):
 def train(model, steps=STEPS, lr=LR, device="cpu"):
     """Train on windows 0..steps-1 in order, carrying (h, c) from window to window.
 
-    Returns the last (h, c) and a history (per step: times, target, prediction, loss).
+    Returns the last (h, c) and a history: each step's prediction and loss.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    history = {"t": [], "target": [], "prediction": [], "loss": []}
+    history = {"prediction": [], "loss": []}
 
     state = model.init_hidden(batch_size=1, device=device)  # zeros, once, before the first window
     for step in range(steps):
-        t, x, y = window(step, device)
+        _, x, y = window(step, device)
         prediction, state, loss = train_step(model, optimizer, x, y, state)
         scheduler.step()
-        history["t"].append(t)
-        history["target"].append(y.flatten().cpu().numpy())
         history["prediction"].append(prediction.flatten().cpu().numpy())
         history["loss"].append(loss)
     return state, history
@@ -181,9 +179,9 @@ def draw(history, held_out, mse, out, live):
 
     def show(i):
         first = max(0, i - 5)
-        t = np.concatenate(history["t"][first:i + 1]) - first * math.pi
-        l_target.set_data(t, np.concatenate(history["target"][first:i + 1]))
-        l_pred.set_data(t, np.concatenate(history["prediction"][first:i + 1]))
+        t = np.concatenate([window(k)[0] for k in range(first, i + 1)])
+        l_target.set_data(t - first * math.pi, np.cos(t))
+        l_pred.set_data(t - first * math.pi, np.concatenate(history["prediction"][first:i + 1]))
         ax.set_title(f"403 training: step {i + 1}/{steps}, loss {history['loss'][i]:.1e}")
         return l_target, l_pred
 

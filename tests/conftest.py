@@ -12,8 +12,6 @@ import torch
 os.environ["MPLBACKEND"] = "Agg"
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
-           "404_rnn_next_step.py"]
 
 DEVICES = [
     "cpu",
