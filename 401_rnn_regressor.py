@@ -10,8 +10,10 @@ See:   "final: mse=0.00... wall_s=..." (mse <= 0.005) after about 10 s on a lapt
        of it drawing the GIF; figures in results/401_rnn_regressor.png and .gif.
 """
 import argparse
+import contextlib
 import math
 import os
+import sys
 import time
 
 import matplotlib
@@ -108,12 +110,16 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
     history = {"prediction": [], "loss": []}
 
     h_state = None  # None: nn.RNN starts from zeros on the first window
-    for step in range(steps):
-        _, x, y = window(step, device)
-        prediction, h_state, loss = train_step(model, optimizer, x, y, h_state)
-        scheduler.step()
-        history["prediction"].append(prediction.flatten().cpu().numpy())
-        history["loss"].append(loss)
+    print(f"training: {steps} steps, one window each, on {device}")
+    try:
+        for step in range(steps):
+            _, x, y = window(step, device)
+            prediction, h_state, loss = train_step(model, optimizer, x, y, h_state)
+            scheduler.step()
+            history["prediction"].append(prediction.flatten().cpu().numpy())
+            history["loss"].append(loss)
+    except KeyboardInterrupt:  # Ctrl-C: main() says where, in one line
+        raise KeyboardInterrupt(f"at step {step + 1} of {steps}") from None
     return h_state, history
 
 
@@ -133,6 +139,20 @@ def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu"):
 
 
 # ---- Figures ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def written_whole(path):
+    """Write to a temporary name beside path, moved into place only once complete: a run stopped
+    halfway leaves the earlier file, not half a new one."""
+    stem, ext = os.path.splitext(path)
+    part = f"{stem}.{os.getpid()}.part{ext}"  # same extension: savefig picks the format from it
+    try:
+        yield part
+        os.replace(part, path)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+
+
 def has_screen():
     """True when matplotlib can open windows; headless runs (Agg, CI, SSH) get False."""
     file_only = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
@@ -155,7 +175,8 @@ def draw(history, held_out, mse, out, live):
             yscale="log")
     fig.suptitle("401: nn.RNN reads sin(t) and predicts cos(t)")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
+    with written_whole(os.path.join(out, f"{NAME}.png")) as part:
+        fig.savefig(part, dpi=100)
     plt.close(fig)
 
     # The animation: target and prediction over the last six windows as training goes. The
@@ -180,7 +201,8 @@ def draw(history, held_out, mse, out, live):
     show(frames[0])
     fig.tight_layout()  # after a title is in place, so that it fits
     writer = PillowWriter(fps=6)  # a GIF, written by Pillow (matplotlib already needs it)
-    with writer.saving(fig, os.path.join(out, f"{NAME}.gif"), dpi=70):
+    with written_whole(os.path.join(out, f"{NAME}.gif")) as part, \
+            writer.saving(fig, part, dpi=70):
         for i in frames:
             show(i)
             writer.grab_frame()
@@ -240,17 +262,21 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.perf_counter()
-    torch.manual_seed(args.seed)
+    try:
+        start = time.perf_counter()
+        torch.manual_seed(args.seed)
 
-    model = RNN(args.hidden_size).to(args.device)
-    h_state, history = train(model, args.steps, args.lr, args.device)
-    mse, t_eval, y_eval, p_eval = evaluate(model, h_state, args.steps, EVAL_WINDOWS, args.device)
-    wall_s = time.perf_counter() - start
+        model = RNN(args.hidden_size).to(args.device)
+        h_state, history = train(model, args.steps, args.lr, args.device)
+        mse, t_eval, y_eval, p_eval = evaluate(model, h_state, args.steps, EVAL_WINDOWS, args.device)
+        wall_s = time.perf_counter() - start
 
-    if not args.no_plot:
-        draw(history, (t_eval, y_eval, p_eval), mse, args.out, live=has_screen())
-        print(f"figures: {os.path.join(args.out, NAME)}.png, .gif")
+        if not args.no_plot:
+            draw(history, (t_eval, y_eval, p_eval), mse, args.out, live=has_screen())
+            print(f"figures: {os.path.join(args.out, NAME)}.png, .gif")
+    except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
+        print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
+        sys.exit(130)
     print(f"final: mse={mse:.6f} wall_s={wall_s:.2f}")
     return mse
 

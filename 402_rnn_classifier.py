@@ -11,10 +11,12 @@ See:   one line per epoch, then "final: test_accuracy=0.98... wall_s=..." (accur
 """
 import argparse
 import contextlib
+import gzip
 import hashlib
 import io
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -22,6 +24,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import torch
 import torchvision
+from filelock import FileLock
 from torch import nn
 from tqdm import tqdm
 
@@ -38,49 +41,128 @@ OUT = "results"      # folder for the figure
 
 NAME = os.path.splitext(os.path.basename(__file__))[0]
 MEAN, STD = 0.1307, 0.3081  # mean and std of MNIST's training pixels, scaled to [0, 1]
-# The four original archives and the md5 sums torchvision checks them against.
+# The four original archives: the md5 sums torchvision checks them against, and the magic number
+# that starts each extracted file (2051: images, 2049: labels).
+IMAGES, LABELS = 2051, 2049
 ARCHIVES = {
-    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", IMAGES),
+    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", LABELS),
+    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", IMAGES),
+    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", LABELS),
 }
 
 
 # ---- Data ---------------------------------------------------------------------------------------
 class DataError(Exception):
-    """MNIST is missing or damaged and cannot be fetched; the message says what to do."""
+    """MNIST cannot be had; the message says what failed and what to do about it."""
 
 
-def check_archives(root):
-    """Refuse to go on with a damaged archive, before torchvision would try to replace it."""
+def extracted_ok(path, magic):
+    """True when an extracted file is whole: its header's magic number and its full length."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(16)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    if len(header) < 8 or int.from_bytes(header[:4], "big") != magic:
+        return False
+    count = int.from_bytes(header[4:8], "big")  # images or labels in the file
+    return size == (16 + count * 28 * 28 if magic == IMAGES else 8 + count)
+
+
+def md5_of(path):
+    with open(path, "rb") as f:
+        return hashlib.md5(f.read(), usedforsecurity=False).hexdigest()
+
+
+def check_archive(path, md5):
+    if md5_of(path) != md5:
+        raise DataError(f"{path} is damaged (its md5 is not {md5}): restore it "
+                        f"(git checkout -- mnist) or delete it so it can be downloaded")
+
+
+def fetch_archive(raw, name, md5):
+    """Download one missing archive from torchvision's mirrors; keep it only if its md5 is right."""
+    part = os.path.join(raw, f"{name}.{os.getpid()}.part")
+    try:
+        for mirror in torchvision.datasets.MNIST.mirrors:
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), \
+                        contextlib.redirect_stderr(io.StringIO()):
+                    torchvision.datasets.utils.download_url(mirror + name, raw,
+                                                            os.path.basename(part))
+                if md5_of(part) == md5:
+                    os.replace(part, os.path.join(raw, name))
+                    return
+            except Exception:  # no network, a mirror that is down: try the next one
+                continue
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+    raise DataError(f"{raw} has no {name} and it could not be downloaded (no network?): copy "
+                    f"the four archives ({', '.join(ARCHIVES)}) there from this collection's "
+                    f"mnist/MNIST/raw, or run once with a network")
+
+
+def prepare_mnist(root):
+    """Make sure root/MNIST/raw holds the four extracted files, whole; return that folder.
+
+    Each extracted file comes from its archive: one that is missing, short or unreadable is
+    extracted again (the archive's md5 checked first, the archive itself never changed). A file
+    lock makes runs started together take turns, so extraction happens once, and every file is
+    written under a temporary name and moved into place, so no run reads half a file.
+    """
     raw = os.path.join(root, "MNIST", "raw")
-    for name, md5 in ARCHIVES.items():
-        path = os.path.join(raw, name)
-        if os.path.isfile(path):
-            with open(path, "rb") as f:
-                if hashlib.md5(f.read(), usedforsecurity=False).hexdigest() != md5:
-                    raise DataError(f"{path} is damaged (its md5 is not {md5}): restore it "
-                                    f"(git checkout -- mnist) or delete it so it can be downloaded")
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise DataError(f"--data-dir {root} is a file, not a folder: give the folder that holds "
+                        f"MNIST/raw/*.gz (or a new folder, to download MNIST there)")
+    needed = {name: md5 for name, (md5, magic) in ARCHIVES.items()
+              if not extracted_ok(os.path.join(raw, name[:-3]), magic)}
+    if not needed:
+        return raw  # the usual case: nothing to write, no lock needed
+    for name, md5 in needed.items():  # a damaged archive stops us before anything is written
+        if os.path.isfile(os.path.join(raw, name)):
+            check_archive(os.path.join(raw, name), md5)
+    try:
+        os.makedirs(raw, exist_ok=True)
+        lock = FileLock(os.path.join(raw, ".extract.lock"))
+        lock.acquire()  # waits while another run extracts
+    except OSError as err:
+        raise DataError(f"{raw} cannot be written ({err.strerror or err}), and MNIST has to be "
+                        f"extracted there: give --data-dir a folder you can write "
+                        f"(a copy of this collection's mnist/, say)") from None
+    try:
+        for name, md5 in needed.items():
+            target = os.path.join(raw, name[:-3])
+            if extracted_ok(target, ARCHIVES[name][1]):  # another run did it while we waited
+                continue
+            archive = os.path.join(raw, name)
+            if os.path.isfile(archive):
+                check_archive(archive, md5)
+            else:
+                fetch_archive(raw, name, md5)
+            part = f"{target}.{os.getpid()}.part"
+            try:
+                with gzip.open(archive, "rb") as src, open(part, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                os.replace(part, target)
+            finally:
+                if os.path.exists(part):
+                    os.remove(part)
+    finally:
+        lock.release()
+    return raw
 
 
 def load_mnist(root):
     """All of MNIST as four tensors: train_x (60000, 28, 28) uint8, train_y (60000,) int64,
     test_x (10000, 28, 28) uint8, test_y (10000,) int64. Pixels are 0..255; see to_input().
     """
-    check_archives(root)
-    try:
-        # download=True: archives present and verified are only extracted, beside themselves;
-        # missing ones are downloaded. torchvision's own messages are kept off the screen.
-        with contextlib.redirect_stdout(io.StringIO()):
-            train_set = torchvision.datasets.MNIST(root, train=True, download=True)
-            test_set = torchvision.datasets.MNIST(root, train=False, download=True)
-    except Exception as err:  # no network, no archives, a file that cannot be read or written
-        raw = os.path.join(root, "MNIST", "raw")
-        raise DataError(f"MNIST could not be loaded or downloaded into {raw} "
-                        f"({type(err).__name__}); "
-                        f"it needs {', '.join(ARCHIVES)} there: copy them from this collection's "
-                        f"mnist/MNIST/raw, or run once with a network") from None
+    prepare_mnist(root)
+    # The files are in place and whole, so torchvision only reads them (download=False).
+    train_set = torchvision.datasets.MNIST(root, train=True, download=False)
+    test_set = torchvision.datasets.MNIST(root, train=False, download=False)
 
     # A DataLoader with ToTensor turns every image into a tensor again at every epoch, one image
     # at a time in Python, and on a CPU that costs more than the LSTM itself. MNIST is small
@@ -159,35 +241,54 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=No
     start, step, accuracies = time.perf_counter(), 0, []
     # A live bar on a terminal; logs and CI get only the line per epoch.
     bar = tqdm(total=total, unit="step", leave=False, disable=not sys.stdout.isatty())
-    for epoch in range(epochs):
-        order = torch.randperm(len(train_x)).to(train_x.device)  # a new shuffle every epoch
-        for i in range(steps_per_epoch):
-            index = order[i * batch_size:(i + 1) * batch_size]
-            x, y = to_input(train_x[index]), train_y[index]  # (batch, 28, 28), (batch,)
-            loss = nn.functional.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            if not bar.disable:
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-                bar.update()
+    log(f"training: {total} steps of {batch_size} images on {train_x.device}")
+    try:
+        for epoch in range(epochs):
+            order = torch.randperm(len(train_x)).to(train_x.device)  # a new shuffle every epoch
+            for i in range(steps_per_epoch):
+                index = order[i * batch_size:(i + 1) * batch_size]
+                x, y = to_input(train_x[index]), train_y[index]  # (batch, 28, 28), (batch,)
+                loss = nn.functional.cross_entropy(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                if not bar.disable:
+                    bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                    bar.update()
+                if step == total:
+                    break
+            accuracy, predictions = evaluate(model, test_x, test_y)
+            accuracies.append(accuracy)
+            bar.clear()
+            log(f"epoch {epoch + 1}/{epochs}  step {step}/{total}  loss {loss.item():.4f}  "
+                f"test_accuracy {accuracy:.4f}  elapsed {time.perf_counter() - start:.1f}s")
             if step == total:
                 break
-        accuracy, predictions = evaluate(model, test_x, test_y)
-        accuracies.append(accuracy)
-        bar.clear()
-        log(f"epoch {epoch + 1}/{epochs}  step {step}/{total}  loss {loss.item():.4f}  "
-            f"test_accuracy {accuracy:.4f}  elapsed {time.perf_counter() - start:.1f}s")
-        if step == total:
-            break
+    except KeyboardInterrupt:
+        bar.close()
+        raise KeyboardInterrupt(f"at step {min(step + 1, total)} of {total}") from None
     bar.close()
     return accuracies, predictions
 
 
 # ---- Figures ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def written_whole(path):
+    """Write to a temporary name beside path, moved into place only once complete: a run stopped
+    halfway leaves the earlier file, not half a new one."""
+    stem, ext = os.path.splitext(path)
+    part = f"{stem}.{os.getpid()}.part{ext}"  # same extension: savefig picks the format from it
+    try:
+        yield part
+        os.replace(part, path)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+
+
 def has_screen():
     """True when matplotlib can open windows; headless runs (Agg, CI, SSH) get False."""
     file_only = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
@@ -224,7 +325,8 @@ def draw(test_x, test_y, predictions, accuracies, accuracy, out, live):
     curve.grid(alpha=0.3)
     fig.suptitle("402: an LSTM reads each MNIST digit row by row")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
+    with written_whole(os.path.join(out, f"{NAME}.png")) as part:
+        fig.savefig(part, dpi=100)
     if live:
         plt.show()
     plt.close(fig)
@@ -278,8 +380,15 @@ def parse_args(argv=None):
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.load and not os.path.isfile(args.load):
         parser.error(f"--load {args.load}: no such file")
-    if args.save and not os.access(os.path.dirname(os.path.abspath(args.save)), os.W_OK):
-        parser.error(f"--save {args.save}: its folder does not exist or cannot be written")
+    if args.save:  # checked now, not after the training it would otherwise throw away
+        folder = os.path.dirname(os.path.abspath(args.save))
+        if os.path.isdir(args.save):
+            parser.error(f"--save {args.save}: is a folder; give a file name, such as "
+                         f"{os.path.join(args.save, NAME + '.pt')}")
+        if not os.path.isdir(folder):
+            parser.error(f"--save {args.save}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK):
+            parser.error(f"--save {args.save}: the folder {folder} cannot be written")
     if not args.no_plot:
         try:
             os.makedirs(args.out, exist_ok=True)
@@ -304,9 +413,9 @@ def load_model(path, device):
 
 def main(argv=None):
     args, parser = parse_args(argv)
-    start = time.perf_counter()
-    torch.manual_seed(args.seed)
     try:
+        start = time.perf_counter()
+        torch.manual_seed(args.seed)
         data = [t.to(args.device) for t in load_mnist(args.data_dir)]
         if args.load:
             model, accuracies = load_model(args.load, args.device), []
@@ -316,17 +425,20 @@ def main(argv=None):
             accuracies, predictions = train(model, data, args.epochs, args.batch_size, args.lr,
                                             args.max_steps)
             accuracy = accuracies[-1]
+        wall_s = time.perf_counter() - start
+
+        if args.save:
+            with written_whole(args.save) as part:
+                torch.save(model.state_dict(), part)
+            print(f"saved: {args.save}")
+        if not args.no_plot:
+            draw(data[2].cpu(), data[3].cpu(), predictions.cpu(), accuracies, accuracy,
+                 args.out, live=has_screen())
+            print(f"figure: {os.path.join(args.out, NAME)}.png")
     except DataError as err:
         parser.exit(1, f"{parser.prog}: error: {err}\n")
-    wall_s = time.perf_counter() - start
-
-    if args.save:
-        torch.save(model.state_dict(), args.save)
-        print(f"saved: {args.save}")
-    if not args.no_plot:
-        draw(data[2].cpu(), data[3].cpu(), predictions.cpu(), accuracies, accuracy, args.out,
-             live=has_screen())
-        print(f"figure: {os.path.join(args.out, NAME)}.png")
+    except KeyboardInterrupt as stop:  # Ctrl-C: one line, the shell's exit status for it
+        parser.exit(130, " ".join(["interrupted", *stop.args]) + "\n")
     print(f"final: test_accuracy={accuracy:.4f} wall_s={wall_s:.2f}")
     return accuracy
 

@@ -11,8 +11,10 @@ See:   "final: next_step_mse=... forecast_mse=... wall_s=..." (next_step_mse <= 
        forecast_mse <= 0.02; under 10 s on a laptop CPU), and results/404_rnn_next_step.png.
 """
 import argparse
+import contextlib
 import math
 import os
+import sys
 import time
 
 import matplotlib
@@ -88,11 +90,15 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     losses = []
     h_state = None  # None: nn.RNN starts from zeros on the first window
-    for step in range(steps):
-        _, x, y = window(step, device)
-        _, h_state, loss = train_step(model, optimizer, x, y, h_state)
-        scheduler.step()
-        losses.append(loss)
+    print(f"training: {steps} steps, one window each, on {device}")
+    try:
+        for step in range(steps):
+            _, x, y = window(step, device)
+            _, h_state, loss = train_step(model, optimizer, x, y, h_state)
+            scheduler.step()
+            losses.append(loss)
+    except KeyboardInterrupt:  # Ctrl-C: main() says where, in one line
+        raise KeyboardInterrupt(f"at step {step + 1} of {steps}") from None
     return h_state, losses
 
 
@@ -124,6 +130,20 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu"):
 
 
 # ---- Figures ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def written_whole(path):
+    """Write to a temporary name beside path, moved into place only once complete: a run stopped
+    halfway leaves the earlier file, not half a new one."""
+    stem, ext = os.path.splitext(path)
+    part = f"{stem}.{os.getpid()}.part{ext}"  # same extension: savefig picks the format from it
+    try:
+        yield part
+        os.replace(part, path)
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+
+
 def has_screen():
     """True when matplotlib can open windows; headless runs (Agg, CI, SSH) get False."""
     file_only = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
@@ -156,7 +176,8 @@ def draw(losses, curves, next_step_mse, forecast_mse, out, live):
     ax3.legend(loc="upper center", ncol=2, fontsize=8)
     fig.suptitle("404: nn.RNN predicts the next sample of a sine, then forecasts on its own")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, f"{NAME}.png"), dpi=100)
+    with written_whole(os.path.join(out, f"{NAME}.png")) as part:
+        fig.savefig(part, dpi=100)
     if live:
         plt.show()
     plt.close(fig)
@@ -212,18 +233,22 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.perf_counter()
-    torch.manual_seed(args.seed)
+    try:
+        start = time.perf_counter()
+        torch.manual_seed(args.seed)
 
-    model = RNN(args.hidden_size).to(args.device)
-    h_state, losses = train(model, args.steps, args.lr, args.device)
-    next_step_mse, forecast_mse, curves = next_step_and_forecast(
-        model, h_state, args.steps, FORECAST, args.device)
-    wall_s = time.perf_counter() - start
+        model = RNN(args.hidden_size).to(args.device)
+        h_state, losses = train(model, args.steps, args.lr, args.device)
+        next_step_mse, forecast_mse, curves = next_step_and_forecast(
+            model, h_state, args.steps, FORECAST, args.device)
+        wall_s = time.perf_counter() - start
 
-    if not args.no_plot:
-        draw(losses, curves, next_step_mse, forecast_mse, args.out, live=has_screen())
-        print(f"figure: {os.path.join(args.out, NAME)}.png")
+        if not args.no_plot:
+            draw(losses, curves, next_step_mse, forecast_mse, args.out, live=has_screen())
+            print(f"figure: {os.path.join(args.out, NAME)}.png")
+    except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
+        print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
+        sys.exit(130)
     print(f"final: next_step_mse={next_step_mse:.6f} forecast_mse={forecast_mse:.6f} "
           f"wall_s={wall_s:.2f}")
     return next_step_mse, forecast_mse

@@ -1,17 +1,19 @@
-"""The classic recipe for the MNIST row-by-row LSTM, kept as the baseline for 402's speed.
+"""The classic recipe for the MNIST row-by-row LSTM, trained until it reaches 402's accuracy.
 
-LSTM(28 -> 64) + Linear(64, 10), Adam lr 0.01, batch 64, one epoch. Data through a DataLoader
-over torchvision's MNIST with ToTensor applied image by image, and every 50 steps a pass over the
-first 2000 test images with gradients on (as that recipe does). Prints its accuracy on those 2000
-images at the end. Not a lesson: run it through benchmarks/run_402.py.
+LSTM(28 -> 64) + Linear(64, 10), Adam lr 0.01, batch 64, data through a DataLoader over
+torchvision's MNIST with ToTensor applied image by image. After each epoch it measures the
+accuracy on all 10,000 test images (pixels scaled to [0, 1], as in training), and it stops once
+that reaches TARGET, or after MAX_EPOCHS. Not a lesson: run it through benchmarks/run_402.py.
 """
 import os
-import sys
 import time
 
 import torch
 import torchvision
 from torch import nn
+
+TARGET = 0.98     # the accuracy 402's default run reaches on the full test set
+MAX_EPOCHS = 8
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mnist")
 start = time.perf_counter()
@@ -21,9 +23,8 @@ train_set = torchvision.datasets.MNIST(ROOT, train=True, download=True,
                                        transform=torchvision.transforms.ToTensor())
 test_set = torchvision.datasets.MNIST(ROOT, train=False, download=True)
 loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True)
-# the recipe's test batch: the first 2000 test images scaled to [0, 1], (2000, 28, 28)
-test_x = test_set.data[:2000].float() / 255.0
-test_y = test_set.targets[:2000]
+test_x = test_set.data.float() / 255.0  # (10000, 28, 28), scaled like ToTensor
+test_y = test_set.targets
 
 
 class Net(nn.Module):
@@ -40,16 +41,17 @@ class Net(nn.Module):
 net = Net()
 optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
 loss_func = nn.CrossEntropyLoss()
-accuracy = 0.0
-for step, (images, labels) in enumerate(loader):
-    output = net(images.view(-1, 28, 28))  # (64, 1, 28, 28) -> (64, 28, 28)
-    loss = loss_func(output, labels)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    if step % 50 == 0:
+for epoch in range(1, MAX_EPOCHS + 1):
+    for images, labels in loader:
+        output = net(images.view(-1, 28, 28))  # (64, 1, 28, 28) -> (64, 28, 28)
+        loss = loss_func(output, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
         accuracy = (net(test_x).argmax(1) == test_y).float().mean().item()
-        print(f"step {step} loss {loss.item():.4f} accuracy(2000) {accuracy:.4f}", flush=True)
-accuracy = (net(test_x).argmax(1) == test_y).float().mean().item()
-print(f"final: test_accuracy_2000={accuracy:.4f} wall_s={time.perf_counter() - start:.2f}")
-sys.exit(0)
+    print(f"epoch {epoch} loss {loss.item():.4f} test_accuracy {accuracy:.4f} "
+          f"elapsed {time.perf_counter() - start:.1f}s", flush=True)
+    if accuracy >= TARGET:
+        break
+print(f"final: epochs={epoch} test_accuracy={accuracy:.4f} wall_s={time.perf_counter() - start:.2f}")

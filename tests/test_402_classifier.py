@@ -1,11 +1,14 @@
 """402: the model, learning on the shipped MNIST, the data errors, --save/--load, bad flags."""
 import hashlib
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from conftest import ROOT, error_of, load, run
+from conftest import ROOT, error_of, final_values, load, run
 
 SCRIPT = "402_rnn_classifier.py"
 RAW = ROOT / "mnist" / "MNIST" / "raw"
@@ -29,7 +32,7 @@ def snapshot(folder):
 
 
 def test_shipped_archives_are_the_originals(m):
-    for name, md5 in m.ARCHIVES.items():
+    for name, (md5, _) in m.ARCHIVES.items():
         assert hashlib.md5((RAW / name).read_bytes()).hexdigest() == md5, name
 
 
@@ -133,3 +136,82 @@ def test_a_file_that_is_no_model_is_one_clear_error(m, tmp_path, capsys):
     bogus.write_text("not a model")
     err = error_of(m.main, ["--load", str(bogus), "--no-plot"], capsys).strip().splitlines()
     assert len(err) == 1 and "--load" in err[0] and str(bogus) in err[0]
+
+
+def fresh_copy(folder):
+    """The four shipped archives, and nothing extracted, as on a fresh clone."""
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(RAW / name, raw / name)
+    return raw
+
+
+def test_save_to_a_folder_is_refused_before_any_work(tmp_path):
+    proc = run(SCRIPT, "--save", tmp_path, "--no-plot")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "--save" in last and "is a folder" in last
+    assert proc.stdout == ""  # no data loaded, no training started
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_replaces_the_old_file_only_when_the_new_one_is_whole(m, tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"the earlier checkpoint")
+    with pytest.raises(KeyboardInterrupt):  # stopped halfway through writing
+        with m.written_whole(str(path)) as part:
+            with open(part, "wb") as f:
+                f.write(b"half")
+            raise KeyboardInterrupt
+    assert path.read_bytes() == b"the earlier checkpoint"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary file left
+    with m.written_whole(str(path)) as part:
+        torch.save({"w": torch.ones(2)}, part)
+    assert torch.equal(torch.load(path)["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_runs_started_together_on_a_fresh_copy_all_succeed_alike(tmp_path):
+    raw = fresh_copy(tmp_path)
+    archives = snapshot(raw)
+    env = dict(OFFLINE, MPLBACKEND="Agg")
+    procs = [subprocess.Popen([sys.executable, str(ROOT / SCRIPT), "--data-dir", str(tmp_path),
+                               "--max-steps", "5", "--no-plot"], env=dict(os.environ, **env),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    results = [proc.communicate(timeout=300) + (proc.returncode,) for proc in procs]
+    for out, err, code in results:
+        assert code == 0, err
+    accuracies = {final_values(out)["test_accuracy"] for out, _, _ in results}
+    assert len(accuracies) == 1
+    after = snapshot(raw)
+    assert {name: after[name] for name in archives} == archives  # archives untouched
+    assert not [name for name in after if name.endswith(".part")]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "deleted"])
+def test_a_broken_extracted_file_is_extracted_again(m, mnist, tmp_path, damage):
+    raw = fresh_copy(tmp_path)
+    m.prepare_mnist(str(tmp_path))
+    target = raw / "train-labels-idx1-ubyte"
+    whole = target.read_bytes()
+    if damage == "truncated":   # a first run stopped during extraction
+        target.write_bytes(whole[:1000])
+    elif damage == "garbage":
+        target.write_bytes(b"x" * len(whole))
+    else:
+        target.unlink()
+    train_x, train_y, _, _ = m.load_mnist(str(tmp_path))
+    assert target.read_bytes() == whole
+    assert torch.equal(train_y, mnist[1])
+
+
+def test_a_data_dir_that_is_a_file_is_one_clear_error(tmp_path):
+    a_file = tmp_path / "mnist.zip"
+    a_file.write_bytes(b"")
+    proc = run(SCRIPT, "--data-dir", a_file, "--no-plot", env=OFFLINE)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(a_file) in lines[0] and "is a file, not a folder" in lines[0]

@@ -1,7 +1,13 @@
 """Every lesson, as a real process, for a few steps on every available device."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
-from conftest import DEVICES, final_values, run
+from conftest import DEVICES, ROOT, final_values, run
 
 # A few steps of each lesson, and what each one must draw.
 SHORT = {
@@ -26,3 +32,37 @@ def test_script_runs(script, device, tmp_path):
     stem = script[:-3]
     for ext in pictures:
         assert (out / f"{stem}.{ext}").stat().st_size > 1000
+
+
+# Long enough that Ctrl-C always comes in the middle of training.
+LONG = {
+    "401_rnn_regressor.py": ["--steps", "1000000"],
+    "402_rnn_classifier.py": ["--epochs", "50"],
+    "403_lstm_sin_cos.py": ["--steps", "1000000"],
+    "404_rnn_next_step.py": ["--steps", "1000000"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(LONG))
+def test_ctrl_c_is_one_line_and_exit_130(script, tmp_path):
+    figures, checkpoint = tmp_path / "figures", tmp_path / "model.pt"
+    command = [sys.executable, str(ROOT / script), *LONG[script], "--out", str(figures)]
+    if script.startswith("402"):
+        command += ["--save", str(checkpoint)]
+    # SIGINT handled as Python does by default (a shell's background job would ignore it).
+    proc = subprocess.Popen(command, env=dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    first = proc.stdout.readline()
+    assert first.startswith("training: "), first + proc.stderr.read()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    total = 50 * 469 if script.startswith("402") else 1000000
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted at step ")
+    assert lines[0].endswith(f" of {total}")
+    assert "final:" not in out
+    assert not checkpoint.exists() and list(figures.iterdir()) == []  # nothing written
