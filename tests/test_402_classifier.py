@@ -30,6 +30,15 @@ def mnist(m):
 def snapshot(folder):
     return {p.name: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
+def fresh_copy(folder):
+    """The four shipped archives, and nothing extracted, as on a fresh clone."""
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        shutil.copy(RAW / name, raw / name)
+    return raw
+
 
 def test_shipped_archives_are_the_originals(m):
     for name, (md5, _) in m.ARCHIVES.items():
@@ -101,17 +110,12 @@ def test_empty_data_dir_without_network_is_one_clear_error(tmp_path):
     assert "final:" not in proc.stdout
 
 
-def test_damaged_archive_is_one_clear_error_and_is_left_alone(m, tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in m.ARCHIVES:
-        shutil.copy(RAW / name, raw / name)
+def test_damaged_archive_is_one_clear_error_and_is_left_alone(m, tmp_path, capsys):
+    raw = fresh_copy(tmp_path)
     damaged = raw / "t10k-labels-idx1-ubyte.gz"
     damaged.write_bytes(damaged.read_bytes()[:-100])  # a truncated download, say
     before = snapshot(tmp_path)
-    proc = run(SCRIPT, "--data-dir", tmp_path, "--no-plot", env=OFFLINE)
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = error_of(m.main, ["--data-dir", str(tmp_path), "--no-plot"], capsys).splitlines()
     assert len(lines) == 1 and str(damaged) in lines[0] and "md5" in lines[0]
     assert snapshot(tmp_path) == before  # nothing replaced, extracted or removed
 
@@ -138,22 +142,14 @@ def test_a_file_that_is_no_model_is_one_clear_error(m, tmp_path, capsys):
     assert len(err) == 1 and "--load" in err[0] and str(bogus) in err[0]
 
 
-def fresh_copy(folder):
-    """The four shipped archives, and nothing extracted, as on a fresh clone."""
-    raw = folder / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copy(RAW / name, raw / name)
-    return raw
-
-
-def test_save_to_a_folder_is_refused_before_any_work(tmp_path):
-    proc = run(SCRIPT, "--save", tmp_path, "--no-plot")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
+def test_save_to_a_folder_is_refused_before_any_work(m, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        m.main(["--save", str(tmp_path), "--no-plot"])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    last = err.strip().splitlines()[-1]
     assert "--save" in last and "is a folder" in last
-    assert proc.stdout == ""  # no data loaded, no training started
+    assert out == ""  # no data loaded, no training started
     assert list(tmp_path.iterdir()) == []
 
 
@@ -208,10 +204,9 @@ def test_a_broken_extracted_file_is_extracted_again(m, mnist, tmp_path, damage):
     assert torch.equal(train_y, mnist[1])
 
 
-def test_a_data_dir_that_is_a_file_is_one_clear_error(tmp_path):
+def test_a_data_dir_that_is_a_file_is_one_clear_error(m, tmp_path, capsys):
     a_file = tmp_path / "mnist.zip"
     a_file.write_bytes(b"")
-    proc = run(SCRIPT, "--data-dir", a_file, "--no-plot", env=OFFLINE)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = error_of(m.main, ["--data-dir", str(a_file), "--no-plot"], capsys).splitlines()
     assert len(lines) == 1 and str(a_file) in lines[0] and "is a file, not a folder" in lines[0]
+    assert a_file.read_bytes() == b""

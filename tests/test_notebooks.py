@@ -1,0 +1,87 @@
+"""The notebooks: the same cells as their scripts, and they run in a real Jupyter kernel."""
+import os
+
+import jupytext
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT
+
+LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
+           "404_rnn_next_step.py"]
+# A few steps of each, set in a cell put right after the parameters cell, as papermill would.
+SHORT = {
+    "401_rnn_regressor.py": "STEPS = 5",
+    "402_rnn_classifier.py": f"MAX_STEPS = 5\nDATA_DIR = {str(ROOT / 'mnist')!r}",
+    "403_lstm_sin_cos.py": "STEPS = 5",
+    "404_rnn_next_step.py": "STEPS = 5",
+}
+
+
+def notebook(script):
+    return nbformat.read(ROOT / "notebooks" / script.replace(".py", ".ipynb"), as_version=4)
+
+
+def run_in_kernel(nb, cwd):
+    """Run every cell in a fresh kernel (inline figures, as in Jupyter); return all outputs."""
+    env = dict(os.environ)
+    env.pop("MPLBACKEND", None)  # the tests force Agg; a notebook uses the inline backend
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def printed(outputs):
+    return "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+
+
+def images(outputs):
+    return [kind for out in outputs if out.output_type == "display_data"
+            for kind in out.data if kind.startswith("image/")]
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_notebook_has_the_cells_of_its_script(script):
+    expected = jupytext.read(ROOT / script)
+    committed = notebook(script)
+    assert [(c.cell_type, c.source) for c in committed.cells] == \
+        [(c.cell_type, c.source) for c in expected.cells], \
+        f"notebooks/ is out of date: run `python notebooks/build.py {script}`"
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_committed_notebook_shows_its_results(script):
+    cells = notebook(script).cells
+    outputs = [out for cell in cells if cell.cell_type == "code" for out in cell.outputs]
+    assert "final: " in printed(outputs) and "image/png" in images(outputs)
+    assert not [out for out in outputs if out.output_type == "error"]
+    assert (ROOT / "notebooks" / script.replace(".py", ".ipynb")).stat().st_size < 1.5e6
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_notebook_runs_in_a_kernel(script, tmp_path):
+    nb = notebook(script)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "one cell tagged parameters"
+    nb.cells.insert(tagged[0] + 1, nbformat.v4.new_code_cell(SHORT[script]))
+    outputs = run_in_kernel(nb, tmp_path)
+    assert not [out for out in outputs if out.output_type == "error"]
+    text = printed(outputs)
+    assert "final: " in text and "training: 5 steps" in text  # the injected setting was used
+    assert "image/png" in images(outputs)
+    assert (tmp_path / "results" / f"{script[:-3]}.png").is_file()  # files written as well
+
+
+def test_whole_script_in_one_cell_and_run_with_flags(tmp_path):
+    """A learner pastes 401 into one cell (no __file__, the kernel's own argv), then uses %run."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell((ROOT / "401_rnn_regressor.py").read_text()),
+                nbformat.v4.new_code_cell(f"%run {ROOT / '404_rnn_next_step.py'} --steps 7 "
+                                          f"--no-plot")]
+    outputs = run_in_kernel(nb, tmp_path)
+    assert not [out for out in outputs if out.output_type == "error"]
+    pasted, with_flags = (printed(cell.outputs) for cell in nb.cells)
+    assert "training: 300 steps" in pasted and "final: mse=" in pasted  # the defaults
+    assert sorted(images(nb.cells[0].outputs)) == ["image/gif", "image/png"]  # shown inline
+    assert "training: 7 steps" in with_flags and "final: next_step_mse=" in with_flags
