@@ -54,4 +54,5 @@ for epoch in range(1, MAX_EPOCHS + 1):
           f"elapsed {time.perf_counter() - start:.1f}s", flush=True)
     if accuracy >= TARGET:
         break
-print(f"final: epochs={epoch} test_accuracy={accuracy:.4f} wall_s={time.perf_counter() - start:.2f}")
+wall_s = time.perf_counter() - start
+print(f"final: epochs={epoch} test_accuracy={accuracy:.4f} wall_s={wall_s:.2f}")

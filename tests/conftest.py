@@ -43,7 +43,8 @@ def final_values(stdout):
     """The numbers on the `final:` line, which must be the last line on stdout."""
     last = stdout.strip().splitlines()[-1]
     assert last.startswith("final: "), f"last line is not the final: line: {last!r}"
-    return {key: float(value) for key, value in (item.split("=") for item in last.split()[1:])}
+    values = dict(item.split("=") for item in last.split()[1:])
+    return {key: float(value) if value != "None" else None for key, value in values.items()}
 
 
 def error_of(main, argv, capsys):

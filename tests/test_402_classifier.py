@@ -89,6 +89,12 @@ def test_a_few_hundred_steps_learn(m, mnist):
     accuracy, predictions = m.evaluate(model, test_x[:1000], test_y[:1000])
     assert predictions.shape == (1000,)
     assert accuracy > 0.90, accuracy
+    # The guess after each row: after the last row it is the test accuracy; after the first
+    # rows (blank in nearly every image, and never trained) it is near chance.
+    by_row = m.accuracy_by_row(model, test_x[:1000], test_y[:1000])
+    assert by_row.shape == (28,)
+    assert by_row[-1].item() == pytest.approx(accuracy, abs=1e-6)
+    assert by_row[:3].max() < 0.2, by_row
 
 
 def test_save_then_load_gives_the_same_accuracy(m, tmp_path, capsys):

@@ -83,5 +83,5 @@ def test_whole_script_in_one_cell_and_run_with_flags(tmp_path):
     assert not [out for out in outputs if out.output_type == "error"]
     pasted, with_flags = (printed(cell.outputs) for cell in nb.cells)
     assert "training: 300 steps" in pasted and "final: mse=" in pasted  # the defaults
-    assert sorted(images(nb.cells[0].outputs)) == ["image/gif", "image/png"]  # shown inline
+    assert sorted(images(nb.cells[0].outputs)) == ["image/gif", "image/png", "image/png"]  # inline
     assert "training: 7 steps" in with_flags and "final: next_step_mse=" in with_flags

@@ -124,6 +124,55 @@ def test_default_run_meets_its_target(script, bounds, capsys):
     values = final_values(capsys.readouterr().out)
     for key, bound in bounds.items():
         assert values[key] <= bound, f"{script}: {key}={values[key]} > {bound}"
+    if "mse_fresh_state" in values:  # what the lesson shows: the carried state is worth 10x
+        assert values["mse_fresh_state"] >= 10 * values["mse"], values
+
+
+@pytest.mark.parametrize("script", ["401_rnn_regressor.py", "403_lstm_sin_cos.py"])
+def test_fresh_state_evaluation_starts_every_window_from_zeros(script):
+    m = load(script)
+    torch.manual_seed(0)
+    model = m.RNN() if script.startswith("401") else m.LSTM()
+    state = model(m.window(0)[1], None if script.startswith("401") else model.init_hidden())[1]
+    state = tuple(s + 1.0 for s in state) if isinstance(state, tuple) else state + 1.0
+    mse_carried, carried = m.evaluate(model, state, 5, windows=3)
+    mse_fresh, fresh = m.evaluate(model, state, 5, windows=3, carry=False)
+    assert carried["h"].shape == fresh["h"].shape == (3 * m.TIME_STEP, m.HIDDEN_SIZE)
+    assert mse_carried != mse_fresh
+    # from zeros, each window is what the model gives for that window alone
+    for i, k in enumerate(range(5, 8)):
+        alone, _ = m.evaluate(model, None if script.startswith("401") else model.init_hidden(),
+                              k, windows=1)
+        assert alone == pytest.approx(float(np.mean(
+            (fresh["prediction"][i * m.TIME_STEP:(i + 1) * m.TIME_STEP]
+             - fresh["target"][i * m.TIME_STEP:(i + 1) * m.TIME_STEP]) ** 2)), rel=1e-5)
+    if script.startswith("403"):  # h = o * tanh(c) stays inside (-1, 1)
+        assert np.abs(carried["h"]).max() < 1 and carried["c"].shape == carried["h"].shape
+
+
+def test_403_step_by_step_state_is_the_one_call_state():
+    m = load("403_lstm_sin_cos.py")
+    torch.manual_seed(0)
+    model = m.LSTM()
+    _, x, _ = m.window(3)
+    r_out, (h, c) = model.lstm(x, model.init_hidden())
+    _, curves = m.evaluate(model, model.init_hidden(), 3, windows=1)
+    np.testing.assert_allclose(curves["h"], r_out[0].detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(curves["c"][-1], c[0, 0].detach().numpy(), atol=1e-6)
+
+
+def test_404_horizon_starts_from_true_inputs_then_feeds_on_itself():
+    m = load("404_rnn_next_step.py")
+    torch.manual_seed(0)
+    model = m.RNN()
+    errors = m.horizon(model, None, k=7, starts=4, n=30)
+    assert errors.shape == (4, 30) and np.isfinite(errors).all()
+    # the first starting point reads exactly window 7: its forecast is next_step_and_forecast's
+    _, _, curves = m.next_step_and_forecast(model, None, k=7, n=29)
+    assert errors[0, 0] == pytest.approx((curves["prediction"][-1]
+                                          - np.sin(curves["t"][-1] + m.DT)) ** 2, rel=1e-5)
+    np.testing.assert_allclose(errors[0, 1:], (curves["forecast"]
+                                               - np.sin(curves["t_future"])) ** 2, rtol=1e-5)
 
 
 BAD_FLAGS = [
