@@ -237,10 +237,18 @@ def where_to_show():
     return None if backend in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"} else "window"
 
 
+def save_figure(fig, path, **options):
+    """Save fig as a PNG, whole; show it (inline in a notebook, in a window with a screen)."""
+    with written_whole(path) as part:
+        fig.savefig(part, dpi=100, **options)
+    if where_to_show():
+        plt.show()
+    plt.close(fig)
+
+
 def draw(history, carried, fresh, mse, mse_fresh, out):
     """Save the held-out result, the state picture (PNGs) and the training animation (GIF), and
     show them."""
-    show_in = where_to_show()
     c = carried
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -255,11 +263,7 @@ def draw(history, carried, fresh, mse, mse_fresh, out):
             yscale="log")
     fig.suptitle("401: nn.RNN reads sin(t) and predicts cos(t)")
     fig.tight_layout()
-    with written_whole(os.path.join(out, f"{NAME}.png")) as part:
-        fig.savefig(part, dpi=100)
-    if show_in == "inline":
-        plt.show()
-    plt.close(fig)
+    save_figure(fig, os.path.join(out, f"{NAME}.png"))
 
     # The state picture: both predictions, then h itself, carried and fresh, unit by unit.
     fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
@@ -285,11 +289,7 @@ def draw(history, carried, fresh, mse, mse_fresh, out):
     axes[2].set_xlabel("t (dashed lines: window boundaries)")
     fig.suptitle("401: what the hidden state holds")
     fig.tight_layout()
-    with written_whole(os.path.join(out, f"{NAME}_state.png")) as part:
-        fig.savefig(part, dpi=100)
-    if show_in == "inline":
-        plt.show()
-    plt.close(fig)
+    save_figure(fig, os.path.join(out, f"{NAME}_state.png"))
 
     # The animation: target and prediction over the last six windows as training goes. The
     # x axis counts time from the first of those windows, so the axes stay put between frames.
@@ -318,6 +318,7 @@ def draw(history, carried, fresh, mse, mse_fresh, out):
         for i in frames:
             show(i)
             writer.grab_frame()
+    show_in = where_to_show()
     if show_in == "inline":  # a notebook plays the GIF itself
         from IPython.display import Image, display
         display(Image(filename=gif))

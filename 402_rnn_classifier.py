@@ -380,6 +380,15 @@ def where_to_show():
     return None if backend in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"} else "window"
 
 
+def save_figure(fig, path, **options):
+    """Save fig as a PNG, whole; show it (inline in a notebook, in a window with a screen)."""
+    with written_whole(path) as part:
+        fig.savefig(part, dpi=100, **options)
+    if where_to_show():
+        plt.show()
+    plt.close(fig)
+
+
 
 
 def draw(test_x, test_y, predictions, accuracies, accuracy, out):
@@ -412,11 +421,7 @@ def draw(test_x, test_y, predictions, accuracies, accuracy, out):
     curve.grid(alpha=0.3)
     fig.suptitle("402: an LSTM reads each MNIST digit row by row")
     fig.tight_layout()
-    with written_whole(os.path.join(out, f"{NAME}.png")) as part:
-        fig.savefig(part, dpi=100)
-    if where_to_show():  # inline in a notebook, a window with a screen
-        plt.show()
-    plt.close(fig)
+    save_figure(fig, os.path.join(out, f"{NAME}.png"))
 
 
 def draw_rows(by_row, rows_to_90, test_x, probabilities, out):
@@ -454,11 +459,7 @@ def draw_rows(by_row, rows_to_90, test_x, probabilities, out):
             ax.set_xticklabels([])
     ax.set_xlabel("rows read")
     fig.suptitle("402: what the LSTM knows after each row")
-    with written_whole(os.path.join(out, f"{NAME}_rows.png")) as part:
-        fig.savefig(part, dpi=100, bbox_inches="tight")
-    if where_to_show():
-        plt.show()
-    plt.close(fig)
+    save_figure(fig, os.path.join(out, f"{NAME}_rows.png"), bbox_inches="tight")
 
 
 def positive_int(text):

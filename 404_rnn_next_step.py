@@ -238,6 +238,15 @@ def where_to_show():
     return None if backend in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"} else "window"
 
 
+def save_figure(fig, path, **options):
+    """Save fig as a PNG, whole; show it (inline in a notebook, in a window with a screen)."""
+    with written_whole(path) as part:
+        fig.savefig(part, dpi=100, **options)
+    if where_to_show():
+        plt.show()
+    plt.close(fig)
+
+
 def draw(losses, curves, next_step_mse, forecast_mse, out):
     """One PNG: next-step predictions, the loss curve, and the free-running forecast."""
     c = curves
@@ -264,11 +273,7 @@ def draw(losses, curves, next_step_mse, forecast_mse, out):
     ax3.legend(loc="upper center", ncol=2, fontsize=8)
     fig.suptitle("404: nn.RNN predicts the next sample of a sine, then forecasts on its own")
     fig.tight_layout()
-    with written_whole(os.path.join(out, f"{NAME}.png")) as part:
-        fig.savefig(part, dpi=100)
-    if where_to_show():  # inline in a notebook, a window with a screen
-        plt.show()
-    plt.close(fig)
+    save_figure(fig, os.path.join(out, f"{NAME}.png"))
 
 
 def draw_horizon(errors, out):
@@ -286,11 +291,7 @@ def draw_horizon(errors, out):
     ax.grid(alpha=0.3)
     fig.suptitle("404: how a forecast drifts")
     fig.tight_layout()
-    with written_whole(os.path.join(out, f"{NAME}_horizon.png")) as part:
-        fig.savefig(part, dpi=100)
-    if where_to_show():
-        plt.show()
-    plt.close(fig)
+    save_figure(fig, os.path.join(out, f"{NAME}_horizon.png"))
 
 
 def positive_int(text):
