@@ -81,7 +81,7 @@ def load_mnist(root):
     """All of MNIST as four tensors: train_x (60000, 28, 28) uint8, train_y (60000,) int64,
     test_x (10000, 28, 28) uint8, test_y (10000,) int64. Pixels are 0..255; see to_input().
     """
-    prepare_mnist(root)  # see "Getting the files" near the end
+    prepare_mnist(root)  # checks and extracts the archives (with the plumbing, near the end)
     # The files are in place and whole, so torchvision only reads them (download=False).
     train_set = torchvision.datasets.MNIST(root, train=True, download=False)
     test_set = torchvision.datasets.MNIST(root, train=False, download=False)
@@ -149,6 +149,9 @@ class LSTMClassifier(nn.Module):
 # cross-entropy of the 10 scores, Adam with a learning rate that falls linearly to 0, and the
 # gradient norm clipped at CLIP (early LSTM steps can be wild). After each epoch the model is
 # scored on **all** 10,000 test images under `torch.inference_mode()`, which records no graph.
+#
+# `accuracy_by_row` asks a different question once training is over: since `r_out` holds h after
+# every row, the same Linear layer can guess after row 1, 2, ..., 28. How good is each guess?
 
 # %%
 @torch.inference_mode()
@@ -278,22 +281,18 @@ def check_archive(path, md5):
 
 def fetch_archive(raw, name, md5):
     """Download one missing archive from torchvision's mirrors; keep it only if its md5 is right."""
-    part = os.path.join(raw, f"{name}.{os.getpid()}.part")
-    try:
-        for mirror in torchvision.datasets.MNIST.mirrors:
-            try:
-                with contextlib.redirect_stdout(io.StringIO()), \
-                        contextlib.redirect_stderr(io.StringIO()):
-                    torchvision.datasets.utils.download_url(mirror + name, raw,
-                                                            os.path.basename(part))
-                if md5_of(part) == md5:
-                    os.replace(part, os.path.join(raw, name))
-                    return
-            except Exception:  # no network, a mirror that is down: try the next one
-                continue
-    finally:
-        if os.path.exists(part):
-            os.remove(part)
+    for mirror in torchvision.datasets.MNIST.mirrors:
+        try:
+            with written_whole(os.path.join(raw, name)) as part, \
+                    contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                torchvision.datasets.utils.download_url(mirror + name, raw,
+                                                        os.path.basename(part))
+                if md5_of(part) != md5:
+                    raise ValueError(f"{mirror + name}: not the original file")
+            return
+        except Exception:  # no network, a mirror that is down or wrong: try the next one
+            continue
     raise DataError(f"{raw} has no {name} and it could not be downloaded (no network?): copy "
                     f"the four archives ({', '.join(ARCHIVES)}) there from this collection's "
                     f"mnist/MNIST/raw, or run once with a network")
@@ -336,17 +335,13 @@ def prepare_mnist(root):
                 check_archive(archive, md5)
             else:
                 fetch_archive(raw, name, md5)
-            part = f"{target}.{os.getpid()}.part"
-            try:
-                with gzip.open(archive, "rb") as src, open(part, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-                os.replace(part, target)
-            finally:
-                if os.path.exists(part):
-                    os.remove(part)
+            with written_whole(target) as part, gzip.open(archive, "rb") as src, \
+                    open(part, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
     finally:
         lock.release()
     return raw
+
 
 def find_data_dir():
     """mnist/ beside this file, in the working folder, or one folder up (a notebook run from

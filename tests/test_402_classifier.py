@@ -1,12 +1,15 @@
 """402: the model, learning on the shipped MNIST, the data errors, --save/--load, bad flags."""
 import hashlib
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
+import torchvision
 
 from conftest import ROOT, error_of, final_values, load, run
 
@@ -216,3 +219,54 @@ def test_a_data_dir_that_is_a_file_is_one_clear_error(m, tmp_path, capsys):
     lines = error_of(m.main, ["--data-dir", str(a_file), "--no-plot"], capsys).splitlines()
     assert len(lines) == 1 and str(a_file) in lines[0] and "is a file, not a folder" in lines[0]
     assert a_file.read_bytes() == b""
+
+
+@pytest.fixture
+def mirror(monkeypatch):
+    """A local stand-in for MNIST's download mirrors: an HTTP server on 127.0.0.1 serving files."""
+    served = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = served.get(self.path.lstrip("/"))
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
+                "ALL_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors",
+                        [f"http://127.0.0.1:{server.server_port}/"])
+    yield served
+    server.shutdown()
+    server.server_close()
+
+
+def test_missing_archives_are_downloaded_checked_and_extracted(m, mnist, mirror, tmp_path):
+    for name in m.ARCHIVES:
+        mirror[name] = (RAW / name).read_bytes()
+    train_x, train_y, test_x, test_y = m.load_mnist(str(tmp_path / "new"))
+    assert torch.equal(test_y, mnist[3]) and torch.equal(train_x[:100], mnist[0][:100])
+    raw = tmp_path / "new" / "MNIST" / "raw"
+    for name in m.ARCHIVES:
+        assert (raw / name).read_bytes() == mirror[name]
+    assert not [p.name for p in raw.iterdir() if ".part" in p.name]
+
+
+def test_a_download_that_is_not_the_original_is_refused(m, mirror, tmp_path):
+    raw = fresh_copy(tmp_path)
+    (raw / "t10k-labels-idx1-ubyte.gz").unlink()
+    mirror["t10k-labels-idx1-ubyte.gz"] = b"something else entirely"
+    with pytest.raises(m.DataError, match="t10k-labels-idx1-ubyte.gz.*could not be downloaded"):
+        m.prepare_mnist(str(tmp_path))
+    assert not (raw / "t10k-labels-idx1-ubyte.gz").exists()
+    assert not [p.name for p in raw.iterdir() if ".part" in p.name]
