@@ -285,3 +285,13 @@ def test_mnist_is_found_beside_the_script_here_or_one_folder_up(m, tmp_path, mon
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert m.find_data_dir() == str(elsewhere / "mnist")     # none: here, for a download
+
+
+def test_a_folder_that_cannot_be_written_is_one_clear_error(m, tmp_path, capsys):
+    # A file where MNIST/raw/ should be: the folder cannot be made. (A read-only folder would
+    # not do: the tests may run as root, who can write anywhere.)
+    (tmp_path / "MNIST").mkdir()
+    (tmp_path / "MNIST" / "raw").write_text("")
+    lines = error_of(m.main, ["--data-dir", str(tmp_path), "--no-plot"], capsys).splitlines()
+    assert len(lines) == 1 and "cannot be written" in lines[0]
+    assert str(tmp_path / "MNIST" / "raw") in lines[0]
