@@ -195,9 +195,8 @@ def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu", c
     for k in range(first_window, first_window + windows):
         t, x, y = window(k, device)
         # What model(x, h_state) computes, keeping r_out, the state at every step.
-        r_out, h_last = model.rnn(x, h_state if carry else None)  # (1, TIME_STEP, hidden)
-        prediction = model.out(r_out)                                # (1, TIME_STEP, 1)
-        h_state = h_last
+        r_out, h_state = model.rnn(x, h_state if carry else None)  # (1, TIME_STEP, hidden)
+        prediction = model.out(r_out)                                 # (1, TIME_STEP, 1)
         errors.append(nn.functional.mse_loss(prediction, y).item())
         ts.append(t)
         targets.append(y.flatten().cpu().numpy())
@@ -285,7 +284,7 @@ def draw(history, carried, fresh, mse, mse_fresh, out):
     for ax in axes:
         for edge in edges:
             ax.axvline(edge, color="0.4", lw=0.8, ls="--")
-    axes[0].figure.colorbar(image, ax=axes[0], pad=0.01).ax.set_visible(False)  # align widths
+    fig.colorbar(image, ax=axes[0], pad=0.01).ax.set_visible(False)  # same width as the others
     axes[2].set_xlabel("t (dashed lines: window boundaries)")
     fig.suptitle("401: what the hidden state holds")
     fig.tight_layout()

@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -59,8 +60,7 @@ def main():
     if not os.access("/usr/bin/time", os.X_OK):
         parser.error("needs GNU time at /usr/bin/time (Debian/Ubuntu: apt-get install time)")
 
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch "
-          f"{__import__('torch').__version__}")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch {metadata.version('torch')}")
     results = {name: [] for name in COMMANDS}
     for run in range(1, args.runs + 1):
         for name, command in COMMANDS.items():

@@ -37,9 +37,8 @@ def fresh_copy(folder):
     """The four shipped archives, and nothing extracted, as on a fresh clone."""
     raw = folder / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        shutil.copy(RAW / name, raw / name)
+    for archive in RAW.glob("*.gz"):
+        shutil.copy(archive, raw / archive.name)
     return raw
 
 
