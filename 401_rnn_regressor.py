@@ -1,29 +1,3 @@
-# %%
-"""401 - RNN regression: read sin(t), predict cos(t).
-
-An nn.RNN reads a sine wave one window of TIME_STEP samples at a time and predicts the cosine at
-the same samples. The hidden state is carried from one window to the next and detached between
-steps (truncated backpropagation through time).
-
-Run:   python 401_rnn_regressor.py            (or open notebooks/401_rnn_regressor.ipynb)
-See:   "final: mse=0.00... mse_fresh_state=0.1... wall_s=..." (mse <= 0.005) after 5 to 10 s
-       on a 2-core CPU, most of it drawing the GIF; figures in results/401_rnn_regressor.png,
-       _state.png and .gif.
-"""
-import argparse
-import contextlib
-import math
-import os
-import sys
-import time
-
-import matplotlib
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
-from matplotlib.animation import FuncAnimation, PillowWriter
-from torch import nn
-
 # %% [markdown]
 # # 401 · An RNN reads sin(t) and predicts cos(t)
 #
@@ -34,12 +8,26 @@ from torch import nn
 # This lesson gives it something to remember. The input is sin(t), the target is cos(t) at the
 # same t. One sample of sin does not say which cos belongs to it: sin(t) = 0 both where
 # cos(t) = 1 (the wave rising) and where cos(t) = -1 (falling). The network has to remember
-# whether the wave was going up or down, and that memory is the hidden state.
+# whether the wave was going up or down, and that memory is the hidden state. It is carried
+# from one window of the wave to the next, and detached between training steps.
 #
+# Run it with `python 401_rnn_regressor.py`, or run this notebook. After 5 to 10 s on a 2-core
+# CPU, most of it drawing the GIF, it prints `final: mse=0.00... mse_fresh_state=0.1...
+# wall_s=...` (the target is mse <= 0.005) and saves its figures in `results/`.
+
+# %%
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+# %% [markdown]
 # ## Hyperparameters
 #
-# Edit them here (in a notebook: in this cell, then run all cells below) or pass them as flags
-# (`python 401_rnn_regressor.py --steps 100 --lr 0.01`; `--help` lists all of them).
+# Edit them here (in a notebook: in this cell, then run all cells below) or pass them as flags:
+# each constant is the flag of the same name, `STEPS` is `--steps`, `HIDDEN_SIZE` is
+# `--hidden-size` (`python 401_rnn_regressor.py --steps 100 --lr 0.01`; `--help` lists them).
 
 # %% tags=["parameters"]
 TIME_STEP = 10       # samples per window; window k covers [k*pi, (k+1)*pi)
@@ -61,9 +49,6 @@ OUT = "results"      # folder for the figures
 # **(batch, time, feature)**: here one sequence, TIME_STEP steps, one number (sin) per step.
 
 # %%
-NAME = "401_rnn_regressor"  # names the figures; the lesson never needs __file__
-
-
 def window(k, device="cpu"):
     """Window k of the series: times t, input sin(t) and target cos(t).
 
@@ -210,192 +195,146 @@ def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu", c
 # %% [markdown]
 # ## Pictures and the command line
 #
-# The rest is plumbing, the same in every lesson: the figures (saved under `OUT`, shown inline in
-# a notebook, in a window with a screen, never waiting without one), the flags, and `main()`.
+# The folded cell below is the plumbing, alike in every lesson: saving and showing the figures,
+# the flags (each sets the constant of the same name) and `main()`.
 
-# %%
-@contextlib.contextmanager
-def written_whole(path):
-    """Write to a temporary name beside path, moved into place only once complete: a run stopped
-    halfway leaves the earlier file, not half a new one."""
-    stem, ext = os.path.splitext(path)
-    part = f"{stem}.{os.getpid()}.part{ext}"  # same extension: savefig picks the format from it
+# %% jupyter={"source_hidden": true} cellView="form"
+# @title Plumbing: figures, flags and main()
+import argparse
+import os
+import sys
+import time
+
+import matplotlib.pyplot as plt
+from matplotlib.animation import FuncAnimation
+
+NAME = "401_rnn_regressor"  # names the command and the figures; no __file__ needed
+
+
+def save(fig, name, animation=None):
+    """Save fig (or its animation, as a GIF) to OUT/name under a temporary name, moved into place
+    once whole, so a run stopped halfway leaves the earlier file; show it where it can be shown."""
+    path = os.path.join(OUT, name)
+    part = f"{path}.{os.getpid()}.part{os.path.splitext(name)[1]}"  # savefig reads the extension
     try:
-        yield part
+        if animation:
+            animation.save(part, writer="pillow", fps=6, dpi=70)
+        else:
+            fig.savefig(part, dpi=100)
         os.replace(part, path)
     finally:
         if os.path.exists(part):
             os.remove(part)
-
-
-def where_to_show():
-    """"inline" in a notebook, "window" with a screen, None where files are all (Agg, CI, SSH)."""
-    backend = matplotlib.get_backend().lower()
-    if "inline" in backend:
-        return "inline"
-    return None if backend in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"} else "window"
-
-
-def save_figure(fig, path, **options):
-    """Save fig as a PNG, whole; show it (inline in a notebook, in a window with a screen)."""
-    with written_whole(path) as part:
-        fig.savefig(part, dpi=100, **options)
-    if where_to_show():
-        plt.show()
+    if animation and "inline" in plt.get_backend():  # a notebook plays the GIF itself
+        from IPython.display import Image, display
+        display(Image(filename=path))
+    else:
+        plt.show()  # inline in a notebook, a window with a screen; nothing without one (Agg)
     plt.close(fig)
 
 
-def draw(history, carried, fresh, mse, mse_fresh, out):
-    """Save the held-out result, the state picture (PNGs) and the training animation (GIF), and
-    show them."""
-    c = carried
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    ax1.plot(c["t"], np.sin(c["t"]), color="0.7", lw=1, label="input sin(t)")
-    ax1.plot(c["t"], c["target"], "r-", lw=2, label="target cos(t)")
-    ax1.plot(c["t"], c["prediction"], "b--", lw=2, label="prediction")
+def draw(history, carried, fresh, mse, mse_fresh):
+    """The unseen windows and the loss; what the state holds; the training, as a GIF."""
+    t, steps = carried["t"], len(history["loss"])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    ax1.plot(t, np.sin(t), color="0.7", lw=1, label="input sin(t)")
+    ax1.plot(t, carried["target"], "r-", lw=2, label="target cos(t)")
+    ax1.plot(t, carried["prediction"], "b--", lw=2, label="prediction")
     ax1.set(title=f"{EVAL_WINDOWS} unseen windows, state carried (mse={mse:.1e})", xlabel="t",
-            ylabel="value", ylim=(-1.2, 1.6))
+            ylim=(-1.2, 1.6))
     ax1.legend(loc="upper center", ncol=3, fontsize=8)
-    ax2.plot(np.arange(1, len(history["loss"]) + 1), history["loss"])
-    ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse",
-            yscale="log")
+    ax2.semilogy(range(1, steps + 1), history["loss"])
+    ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse")
     fig.suptitle("401: nn.RNN reads sin(t) and predicts cos(t)")
-    fig.tight_layout()
-    save_figure(fig, os.path.join(out, f"{NAME}.png"))
+    save(fig, f"{NAME}.png")
 
-    # The state picture: both predictions, then h itself, carried and fresh, unit by unit.
-    fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True,
-                             gridspec_kw={"height_ratios": [1.2, 1, 1]})
-    edges = c["t"][::TIME_STEP]  # where each window starts
-    axes[0].plot(c["t"], c["target"], "r-", lw=2, label="target cos(t)")
-    axes[0].plot(c["t"], c["prediction"], "b--", lw=2, label=f"state carried (mse={mse:.1e})")
-    axes[0].plot(fresh["t"], fresh["prediction"], ".:", color="darkorange", lw=1.5,
+    fig, axes = plt.subplots(3, 1, figsize=(11, 8.5), sharex=True, layout="constrained")
+    axes[0].plot(t, carried["target"], "r-", lw=2, label="target cos(t)")
+    axes[0].plot(t, carried["prediction"], "b--", lw=2, label=f"state carried (mse={mse:.1e})")
+    axes[0].plot(t, fresh["prediction"], ".:", color="darkorange",
                  label=f"zero state every window (mse={mse_fresh:.1e})")
-    axes[0].set(ylabel="value", ylim=(-1.6, 2.0),
-                title="the same unseen windows, with the state carried and from zeros")
+    axes[0].set(ylim=(-1.6, 2.0), title="the same unseen windows, state carried and from zeros")
     axes[0].legend(loc="upper center", ncol=3, fontsize=8)
-    for ax, run, what in ((axes[1], c, "carried"), (axes[2], fresh, "from zeros every window")):
-        span = (c["t"][0], c["t"][-1] + (c["t"][1] - c["t"][0]), run["h"].shape[1] - 0.5, -0.5)
-        image = ax.imshow(run["h"].T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1, extent=span,
-                          interpolation="nearest")
+    for ax, run, what in ((axes[1], carried, "carried"), (axes[2], fresh, "from zeros")):
+        image = ax.pcolormesh(t, range(run["h"].shape[1]), run["h"].T, cmap="RdBu_r", vmin=-1,
+                              vmax=1)
         ax.set(ylabel="unit of h", title=f"h, {what}: {run['h'].shape[1]} units at every step")
-        fig.colorbar(image, ax=ax, pad=0.01)
     for ax in axes:
-        for edge in edges:
-            ax.axvline(edge, color="0.4", lw=0.8, ls="--")
-    fig.colorbar(image, ax=axes[0], pad=0.01).ax.set_visible(False)  # same width as the others
+        ax.vlines(t[::TIME_STEP], 0, 1, transform=ax.get_xaxis_transform(), color="0.4", lw=0.8,
+                  ls="--")
+    fig.colorbar(image, ax=axes, pad=0.01, label="h")
     axes[2].set_xlabel("t (dashed lines: window boundaries)")
     fig.suptitle("401: what the hidden state holds")
-    fig.tight_layout()
-    save_figure(fig, os.path.join(out, f"{NAME}_state.png"))
+    save(fig, f"{NAME}_state.png")
 
-    # The animation: target and prediction over the last six windows as training goes. The
-    # x axis counts time from the first of those windows, so the axes stay put between frames.
-    steps = len(history["loss"])
-    frames = np.unique(np.linspace(0, steps - 1, min(steps, 30)).astype(int))
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    (l_target,) = ax.plot([], [], "r-", lw=2, label="target cos(t)")
-    (l_pred,) = ax.plot([], [], "b--", lw=2, label="prediction")
-    ax.set(xlim=(0, 6 * math.pi), ylim=(-1.4, 1.9), xlabel="time within the last six windows",
-           ylabel="value")
+    fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    (target,) = ax.plot([], [], "r-", lw=2, label="target cos(t)")
+    (prediction,) = ax.plot([], [], "b--", lw=2, label="prediction")
+    ax.set(xlim=(0, 6 * math.pi), ylim=(-1.4, 1.9), xlabel="time within the last six windows")
     ax.legend(loc="upper center", ncol=2)
 
-    def show(i):
+    def frame(i):  # the last six windows after step i, time counted from the first of them
         first = max(0, i - 5)
-        t = np.concatenate([window(k)[0] for k in range(first, i + 1)])
-        l_target.set_data(t - first * math.pi, np.cos(t))
-        l_pred.set_data(t - first * math.pi, np.concatenate(history["prediction"][first:i + 1]))
+        t = np.concatenate([window(k)[0] for k in range(first, i + 1)]) - first * math.pi
+        target.set_data(t, np.cos(t + first * math.pi))
+        prediction.set_data(t, np.concatenate(history["prediction"][first:i + 1]))
         ax.set_title(f"401 training: step {i + 1}/{steps}, loss {history['loss'][i]:.1e}")
-        return l_target, l_pred
 
-    show(frames[0])
-    fig.tight_layout()  # after a title is in place, so that it fits
-    gif = os.path.join(out, f"{NAME}.gif")
-    writer = PillowWriter(fps=6)  # a GIF, written by Pillow (matplotlib already needs it)
-    with written_whole(gif) as part, writer.saving(fig, part, dpi=70):
-        for i in frames:
-            show(i)
-            writer.grab_frame()
-    show_in = where_to_show()
-    if show_in == "inline":  # a notebook plays the GIF itself
-        from IPython.display import Image, display
-        display(Image(filename=gif))
-    elif show_in == "window":  # the same frames, live; close the window to finish
-        anim = FuncAnimation(fig, show, frames=frames, interval=160)  # noqa: F841 (keep it alive)
-        plt.show()
-    plt.close(fig)
+    frames = np.unique(np.linspace(0, steps - 1, min(steps, 30)).astype(int))
+    save(fig, f"{NAME}.gif", FuncAnimation(fig, frame, frames=frames, interval=160))
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def command_line():
-    """The flags: the command line's, or %run's in a notebook; never a Jupyter kernel's own."""
-    if os.path.basename(sys.argv[0]).endswith("_launcher.py") or "ipykernel" in sys.argv[0]:
-        return []  # a cell in a notebook: the constants above are the settings
-    return sys.argv[1:]
-
-
-def parse_args(argv=None):
+def parse_flags(argv=None):
+    """Every UPPER_CASE constant above is a flag (STEPS: --steps) with its value as the default;
+    the flags given set their constants. Numbers must be more than 0, but SEED is any number."""
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", description="401 - RNN regression: "
                                      "read sin(t), predict cos(t).")
-    parser.add_argument("--steps", type=positive_int, default=STEPS,
-                        help="training steps (%(default)s)")
-    parser.add_argument("--lr", type=positive_float, default=LR, help="learning rate (%(default)s)")
-    parser.add_argument("--hidden-size", type=positive_int, default=HIDDEN_SIZE,
-                        help="RNN hidden size (%(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (%(default)s)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="auto picks CUDA when present (%(default)s)")
-    parser.add_argument("--out", default=OUT, help="folder for the figures (%(default)s)")
+    constants = {key: value for key, value in globals().items()
+                 if key.isupper() and key != "NAME" and isinstance(value, (int, float, str))}
+    for key, default in constants.items():
+        parser.add_argument("--" + key.lower().replace("_", "-"), dest=key, type=type(default),
+                            default=default, help=f"(default: {default!r})")
+    parser.add_argument("--device", default="auto", help="auto (the accelerator PyTorch finds, "
+                        "else the CPU), cpu, or an accelerator: cuda, mps, xpu...")
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
-    args = parser.parse_args(command_line() if argv is None else argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: CUDA is not available on this machine (try --device cpu)")
+    if argv is None:  # the command line's flags, or %run's; none from a notebook kernel's own
+        kernel = sys.argv[0].endswith("_launcher.py") or "ipykernel" in sys.argv[0]
+        argv = [] if kernel else sys.argv[1:]
+    args = parser.parse_args(argv)
+    for key, default in constants.items():
+        value = getattr(args, key)
+        if not (isinstance(value, str) or key == "SEED" or 0 < value < math.inf):
+            parser.error(f"--{key.lower().replace('_', '-')}: must be more than 0, got {value}")
+    found = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
     if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    if not args.no_plot:
+        args.device = found.type if found else "cpu"
+    elif args.device not in ("cpu", getattr(found, "type", "cpu")):
+        parser.error(f"--device {args.device}: {args.device.upper()} is not available on this "
+                     f"machine (try --device auto)")
+    if not args.no_plot:  # checked now, not after the training
         try:
-            os.makedirs(args.out, exist_ok=True)
-            if not os.access(args.out, os.W_OK):
+            os.makedirs(args.OUT, exist_ok=True)
+            if not os.access(args.OUT, os.W_OK):
                 raise PermissionError("permission denied")
         except OSError as err:
-            parser.error(f"--out {args.out}: cannot write figures there ({err.strerror or err})")
+            parser.error(f"--out {args.OUT}: cannot write figures there ({err.strerror or err})")
+    globals().update({key: getattr(args, key) for key in constants})
     return args
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_flags(argv)
     try:
         start = time.perf_counter()
-        torch.manual_seed(args.seed)
-        model = RNN(args.hidden_size).to(args.device)
-        h_state, history = train(model, args.steps, args.lr, args.device)
-        mse, carried = evaluate(model, h_state, args.steps, EVAL_WINDOWS, args.device)
-        mse_fresh, fresh = evaluate(model, None, args.steps, EVAL_WINDOWS, args.device,
-                                    carry=False)
+        torch.manual_seed(SEED)
+        model = RNN(HIDDEN_SIZE).to(args.device)
+        h_state, history = train(model, STEPS, LR, args.device)
+        mse, carried = evaluate(model, h_state, STEPS, EVAL_WINDOWS, args.device)
+        mse_fresh, fresh = evaluate(model, None, STEPS, EVAL_WINDOWS, args.device, carry=False)
         wall_s = time.perf_counter() - start
         if not args.no_plot:
-            draw(history, carried, fresh, mse, mse_fresh, args.out)
-            print(f"figures: {os.path.join(args.out, NAME)}.png, _state.png, .gif")
+            draw(history, carried, fresh, mse, mse_fresh)
+            print(f"figures: {os.path.join(OUT, NAME)}.png, _state.png, .gif")
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
         print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
         sys.exit(130)

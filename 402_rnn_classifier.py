@@ -1,33 +1,3 @@
-# %%
-"""402 - LSTM classifier: read an MNIST digit row by row, one row per time step.
-
-Each 28x28 image is a sequence of 28 rows of 28 pixels. An nn.LSTM reads the rows top to bottom
-from a fresh zero state, and a Linear layer classifies the digit from the last step's output.
-
-Run:   python 402_rnn_classifier.py           (or open notebooks/402_rnn_classifier.ipynb)
-See:   one line per epoch, then "final: test_accuracy=0.98... rows_to_90=25 wall_s=..."
-       (accuracy over all 10,000 test images; 7 to 20 s on a 2-core CPU, imports included), and
-       the figures results/402_rnn_classifier.png and _rows.png.
-"""
-import argparse
-import contextlib
-import gzip
-import hashlib
-import io
-import math
-import os
-import shutil
-import sys
-import time
-
-import matplotlib
-import matplotlib.pyplot as plt
-import torch
-import torchvision
-from filelock import FileLock
-from torch import nn
-from tqdm import tqdm
-
 # %% [markdown]
 # # 402 · An LSTM reads a handwritten digit, one row at a time
 #
@@ -40,10 +10,24 @@ from tqdm import tqdm
 # Unlike 401, 403 and 404, the sequences here are independent: each image starts from a **fresh
 # zero state**, and nothing is carried from one image, or one batch, to the next.
 #
+# Run it with `python 402_rnn_classifier.py`, or run this notebook. It prints one line per epoch,
+# then `final: test_accuracy=0.98... rows_to_90=25 wall_s=...` (the accuracy over all 10,000
+# test images; 7 to 20 s on a 2-core CPU, imports included), and saves its figures in `results/`.
+
+# %%
+import math
+import time
+
+import torch
+import torchvision
+from torch import nn
+
+# %% [markdown]
 # ## Hyperparameters
 #
-# Edit them here (in a notebook: in this cell, then run all cells below) or pass them as flags
-# (`python 402_rnn_classifier.py --epochs 1`; `--help` lists all of them).
+# Edit them here (in a notebook: in this cell, then run all cells below) or pass them as flags:
+# each constant is the flag of the same name, `EPOCHS` is `--epochs`, `HIDDEN_SIZE` is
+# `--hidden-size` (`python 402_rnn_classifier.py --epochs 1`; `--help` lists them).
 
 # %% tags=["parameters"]
 EPOCHS = 2           # passes over the 60,000 training images
@@ -52,9 +36,9 @@ LR = 0.01            # Adam's learning rate at the start; it decays linearly to 
 HIDDEN_SIZE = 64     # size of the LSTM's h and c
 CLIP = 1.0           # largest gradient norm allowed per step (keeps early LSTM steps sane)
 INPUT_SIZE = 28      # pixels per row: the features at each of the 28 time steps (rows)
-MAX_STEPS = None     # stop after this many training steps, for a quick look; None: all EPOCHS
+MAX_STEPS = 0        # stop after this many training steps, for a quick look; 0: all EPOCHS
 SEED = 1             # same seed, same device: same numbers
-DATA_DIR = None      # folder holding MNIST/raw/*.gz; None: mnist/ beside the file, here, or one up
+DATA_DIR = ""        # folder holding MNIST/raw/*.gz; "": mnist/ beside the file, here, or one up
 OUT = "results"      # folder for the figure
 
 # %% [markdown]
@@ -73,10 +57,6 @@ OUT = "results"      # folder for the figure
 # `batch_first=True`: (batch, time = 28 rows, features = 28 pixels).
 
 # %%
-NAME = "402_rnn_classifier"  # names the figure; the lesson never needs __file__
-MEAN, STD = 0.1307, 0.3081  # mean and std of MNIST's training pixels, scaled to [0, 1]
-
-
 def load_mnist(root):
     """All of MNIST as four tensors: train_x (60000, 28, 28) uint8, train_y (60000,) int64,
     test_x (10000, 28, 28) uint8, test_y (10000,) int64. Pixels are 0..255; see to_input().
@@ -95,7 +75,8 @@ def to_input(images):
     One vectorised operation per batch (about 0.05 ms for 128 images). Converting the whole set
     to float up front would be no faster and would hold four times the bytes (188 MB more).
     """
-    return images.float().div_(255.0).sub_(MEAN).div_(STD)
+    mean, std = 0.1307, 0.3081  # of MNIST's training pixels, scaled to [0, 1]
+    return images.float().div_(255.0).sub_(mean).div_(std)
 
 
 # %% [markdown]
@@ -190,14 +171,12 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=MA
     train_x, train_y, test_x, test_y = data
     steps_per_epoch = math.ceil(len(train_x) / batch_size)
     total = epochs * steps_per_epoch
-    if max_steps is not None:
+    if max_steps:  # 0: all epochs
         total = min(total, max_steps)
     # fused=True: Adam updates all parameters in one kernel instead of many small ones.
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     scheduler = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.0, total_iters=total)
     start, step, accuracies = time.perf_counter(), 0, []
-    # A live bar on a terminal; logs and CI get only the line per epoch.
-    bar = tqdm(total=total, unit="step", leave=False, disable=not sys.stdout.isatty())
     log(f"training: {total} steps of {batch_size} images on {train_x.device}")
     try:
         for epoch in range(epochs):
@@ -205,118 +184,82 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=MA
             for i in range(steps_per_epoch):
                 index = order[i * batch_size:(i + 1) * batch_size]
                 x, y = to_input(train_x[index]), train_y[index]  # (batch, 28, 28), (batch,)
-                loss = nn.functional.cross_entropy(model(x), y)
+                loss = nn.functional.cross_entropy(model(x), y)  # model(x): (batch, 10)
                 optimizer.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), CLIP)
                 optimizer.step()
                 scheduler.step()
                 step += 1
-                if not bar.disable:
-                    bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-                    bar.update()
                 if step == total:
                     break
             accuracy, predictions = evaluate(model, test_x, test_y)
             accuracies.append(accuracy)
-            bar.clear()
             log(f"epoch {epoch + 1}/{epochs}  step {step}/{total}  loss {loss.item():.4f}  "
                 f"test_accuracy {accuracy:.4f}  elapsed {time.perf_counter() - start:.1f}s")
             if step == total:
                 break
-    except KeyboardInterrupt:
-        bar.close()
+    except KeyboardInterrupt:  # Ctrl-C: main() says where, in one line
         raise KeyboardInterrupt(f"at step {min(step + 1, total)} of {total}") from None
-    bar.close()
     return accuracies, predictions
 
 
 # %% [markdown]
-# ## Pictures, files and the command line
+# ## Pictures and the command line
 #
-# The rest is plumbing: getting the MNIST files ready (checked, extracted once even when several
-# runs start together, repaired when an extracted file is broken), the figure (saved under `OUT`,
-# shown inline in a notebook), the flags, and `main()`.
+# The folded cell below is the plumbing, alike in every lesson: saving and showing the figures,
+# the flags (each sets the constant of the same name) and `main()`.
 
-# %%
-# The four original archives: the md5 sums torchvision checks them against, and the magic number
-# that starts each extracted file (2051: images, 2049: labels).
-IMAGES, LABELS = 2051, 2049
-ARCHIVES = {
-    "train-images-idx3-ubyte.gz": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", IMAGES),
-    "train-labels-idx1-ubyte.gz": ("d53e105ee54ea40749a09fcbcd1e9432", LABELS),
-    "t10k-images-idx3-ubyte.gz": ("9fb629c4189551a2d022fa330f9573f3", IMAGES),
-    "t10k-labels-idx1-ubyte.gz": ("ec29112dd5afa0611ce80d1b7f02629c", LABELS),
-}
+# %% jupyter={"source_hidden": true} cellView="form"
+# @title Plumbing: MNIST files, figures, flags and main()
+import argparse
+import contextlib
+import io
+import os
+import sys
+
+import matplotlib.pyplot as plt
+from filelock import FileLock
+from torchvision.datasets.utils import check_integrity
+
+NAME = "402_rnn_classifier"  # names the command and the figures; no __file__ needed
 
 
 class DataError(Exception):
     """MNIST cannot be had; the message says what failed and what to do about it."""
 
 
-def extracted_ok(path, magic):
-    """True when an extracted file is whole: its header's magic number and its full length."""
+def extracted_ok(path):
+    """True when an extracted MNIST file is as long as its header says: magic number 2051
+    (images, 28 x 28 bytes each after 16) or 2049 (labels, 1 byte each after 8), then a count."""
     try:
         with open(path, "rb") as f:
-            header = f.read(16)
+            magic, count = int.from_bytes(f.read(4), "big"), int.from_bytes(f.read(4), "big")
             size = os.fstat(f.fileno()).st_size
     except OSError:
         return False
-    if len(header) < 8 or int.from_bytes(header[:4], "big") != magic:
-        return False
-    count = int.from_bytes(header[4:8], "big")  # images or labels in the file
-    return size == (16 + count * 28 * 28 if magic == IMAGES else 8 + count)
-
-
-def md5_of(path):
-    with open(path, "rb") as f:
-        return hashlib.md5(f.read(), usedforsecurity=False).hexdigest()
-
-
-def check_archive(path, md5):
-    if md5_of(path) != md5:
-        raise DataError(f"{path} is damaged (its md5 is not {md5}): restore it "
-                        f"(git checkout -- mnist) or delete it so it can be downloaded")
-
-
-def fetch_archive(raw, name, md5):
-    """Download one missing archive from torchvision's mirrors; keep it only if its md5 is right."""
-    for mirror in torchvision.datasets.MNIST.mirrors:
-        try:
-            with written_whole(os.path.join(raw, name)) as part, \
-                    contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):
-                torchvision.datasets.utils.download_url(mirror + name, raw,
-                                                        os.path.basename(part))
-                if md5_of(part) != md5:
-                    raise ValueError(f"{mirror + name}: not the original file")
-            return
-        except Exception:  # no network, a mirror that is down or wrong: try the next one
-            continue
-    raise DataError(f"{raw} has no {name} and it could not be downloaded (no network?): copy "
-                    f"the four archives ({', '.join(ARCHIVES)}) there from this collection's "
-                    f"mnist/MNIST/raw, or run once with a network")
+    return size == {2051: 16 + count * 28 * 28, 2049: 8 + count}.get(magic)
 
 
 def prepare_mnist(root):
-    """Make sure root/MNIST/raw holds the four extracted files, whole; return that folder.
+    """Make sure root/MNIST/raw holds the four files extracted and whole; return that folder.
 
-    Each extracted file comes from its archive: one that is missing, short or unreadable is
-    extracted again (the archive's md5 checked first, the archive itself never changed). A file
-    lock makes runs started together take turns, so extraction happens once, and every file is
-    written under a temporary name and moved into place, so no run reads half a file.
-    """
+    torchvision's MNIST extracts the archives, and downloads a missing one from its mirrors (md5
+    checked). Added here: an extracted file that is short or unreadable is redone, a damaged
+    archive is never touched, and runs started together take turns under a file lock."""
     raw = os.path.join(root, "MNIST", "raw")
     if os.path.exists(root) and not os.path.isdir(root):
         raise DataError(f"--data-dir {root} is a file, not a folder: give the folder that holds "
                         f"MNIST/raw/*.gz (or a new folder, to download MNIST there)")
-    needed = {name: md5 for name, (md5, magic) in ARCHIVES.items()
-              if not extracted_ok(os.path.join(raw, name[:-3]), magic)}
-    if not needed:
+    archives = torchvision.datasets.MNIST.resources  # [(file name, md5)] of the four archives
+    if all(extracted_ok(os.path.join(raw, name[:-3])) for name, _ in archives):
         return raw  # the usual case: nothing to write, no lock needed
-    for name, md5 in needed.items():  # a damaged archive stops us before anything is written
-        if os.path.isfile(os.path.join(raw, name)):
-            check_archive(os.path.join(raw, name), md5)
+    for name, md5 in archives:  # a damaged archive stops us before anything is written
+        path = os.path.join(raw, name)
+        if os.path.isfile(path) and not check_integrity(path, md5):
+            raise DataError(f"{path} is damaged (its md5 is not {md5}): restore it "
+                            f"(git checkout -- mnist) or delete it so it can be downloaded")
+    missing = [name for name, _ in archives if not os.path.isfile(os.path.join(raw, name))]
     try:
         os.makedirs(raw, exist_ok=True)
         lock = FileLock(os.path.join(raw, ".extract.lock"))
@@ -326,18 +269,21 @@ def prepare_mnist(root):
                         f"extracted there: give --data-dir a folder you can write "
                         f"(a copy of this collection's mnist/, say)") from None
     try:
-        for name, md5 in needed.items():
-            target = os.path.join(raw, name[:-3])
-            if extracted_ok(target, ARCHIVES[name][1]):  # another run did it while we waited
-                continue
-            archive = os.path.join(raw, name)
-            if os.path.isfile(archive):
-                check_archive(archive, md5)
-            else:
-                fetch_archive(raw, name, md5)
-            with written_whole(target) as part, gzip.open(archive, "rb") as src, \
-                    open(part, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+        for name, _ in archives:  # torchvision redoes a missing file, not a broken one
+            if not extracted_ok(os.path.join(raw, name[:-3])):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(raw, name[:-3]))
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            torchvision.datasets.MNIST(root, download=True)
+    except Exception as err:
+        for name in missing:  # a download that is not the original is not kept
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(raw, name))
+        if not missing:
+            raise DataError(f"{raw}: MNIST could not be extracted ({err})") from None
+        raise DataError(f"{raw} has no {', '.join(missing)} and it could not be downloaded (no "
+                        f"network?): copy the four archives there from this collection's "
+                        f"mnist/MNIST/raw, or run once with a network") from None
     finally:
         lock.release()
     return raw
@@ -367,65 +313,49 @@ def written_whole(path):
             os.remove(part)
 
 
-def where_to_show():
-    """"inline" in a notebook, "window" with a screen, None where files are all (Agg, CI, SSH)."""
-    backend = matplotlib.get_backend().lower()
-    if "inline" in backend:
-        return "inline"
-    return None if backend in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"} else "window"
-
-
-def save_figure(fig, path, **options):
-    """Save fig as a PNG, whole; show it (inline in a notebook, in a window with a screen)."""
-    with written_whole(path) as part:
-        fig.savefig(part, dpi=100, **options)
-    if where_to_show():
-        plt.show()
+def save(fig, name):
+    """Save fig as OUT/name, whole; show it where it can be shown (inline, a window); close it."""
+    with written_whole(os.path.join(OUT, name)) as part:
+        fig.savefig(part, dpi=100, bbox_inches="tight")
+    plt.show()  # nothing without a screen (Agg)
     plt.close(fig)
 
 
-
-
-def draw(test_x, test_y, predictions, accuracies, accuracy, out):
+def draw(test_x, test_y, predictions, accuracies, accuracy):
     """Test digits titled predicted/true (mistakes in red) beside the accuracy per epoch."""
     mistakes = (predictions != test_y).nonzero().flatten()[:8].tolist()
-    shown = list(range(16)) + mistakes  # two rows of the first test digits, one row of mistakes
-    cols, cell = 8, 38                  # each digit gets a 38 x 38 cell: 28 px and its label
-    sheet = torch.zeros(3 * cell, cols * cell)
-    fig, (ax, curve) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [5, 3]})
-    for n, i in enumerate(shown):
-        top, left = (n // cols) * cell, (n % cols) * cell
-        sheet[top + 9:top + 37, left + 5:left + 33] = test_x[i] / 255.0
+    fig = plt.figure(figsize=(12, 5), layout="constrained")
+    digits, curve = fig.subfigures(1, 2, width_ratios=[5, 3])
+    for ax, i in zip(digits.subplots(3, 8).flat, list(range(16)) + mistakes):
         wrong = bool(predictions[i] != test_y[i])
-        ax.text(left + cell / 2, top + 5, f"{predictions[i]}/{test_y[i]}" + (" x" if wrong else ""),
-                ha="center", va="center", fontsize=11, color="red" if wrong else "black")
-    ax.imshow(sheet, cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title("test digits, labelled predicted/true\n"
-                 f"rows 1-2: the first 16; row 3: {len(mistakes)} of the "
-                 f"{int((predictions != test_y).sum())} mistakes (red x)")
-    ax.axis("off")
+        ax.imshow(test_x[i], cmap="gray_r")
+        ax.set_title(f"{predictions[i]}/{test_y[i]}" + (" x" if wrong else ""), fontsize=11,
+                     color="red" if wrong else "black")
+    for ax in digits.axes:
+        ax.axis("off")
+    digits.suptitle("test digits, labelled predicted/true\nrows 1-2: the first 16; row 3: "
+                    f"{len(mistakes)} of the {int((predictions != test_y).sum())} mistakes (red x)")
+    ax = curve.subplots()
     if accuracies:
-        epochs = range(1, len(accuracies) + 1)
-        curve.plot(epochs, accuracies, "o-", label="after each epoch")
-        curve.set_xticks(list(epochs))
+        ax.plot(range(1, len(accuracies) + 1), accuracies, "o-", label="after each epoch")
+        ax.set_xticks(range(1, len(accuracies) + 1))
     else:  # --load: no training, one measurement
-        curve.plot([0], [accuracy], "o", label="loaded model")
-    curve.set(title=f"accuracy on all 10,000 test images: {accuracy:.4f}", xlabel="epoch",
-              ylabel="test accuracy")
-    curve.legend(loc="lower right")
-    curve.grid(alpha=0.3)
+        ax.plot([0], [accuracy], "o", label="loaded model")
+    ax.set(title=f"accuracy on all 10,000 test images: {accuracy:.4f}", xlabel="epoch",
+           ylabel="test accuracy")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
     fig.suptitle("402: an LSTM reads each MNIST digit row by row")
-    fig.tight_layout()
-    save_figure(fig, os.path.join(out, f"{NAME}.png"))
+    save(fig, f"{NAME}.png")
 
 
-def draw_rows(by_row, rows_to_90, test_x, probabilities, out):
+def draw_rows(by_row, rows_to_90, test_x, probabilities):
     """The accuracy after each row, and a few digits revealed row by row beside the probability
     of the model's final answer."""
-    rows = torch.arange(1, 29)
-    fig = plt.figure(figsize=(14, 6))
-    grid = fig.add_gridspec(4, 6, width_ratios=[5, 1, 1, 1, 1, 3], hspace=0.45)
-    curve = fig.add_subplot(grid[:, 0])
+    rows = range(1, 29)
+    fig = plt.figure(figsize=(14, 6), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[5, 7])
+    curve = left.subplots()
     curve.plot(rows, by_row, "o-", ms=4, label="guess after row k")
     curve.axhline(0.1, color="0.5", ls=":", label="chance (1 in 10)")
     curve.axhline(0.9, color="g", ls="--", lw=1, label="90 %")
@@ -436,82 +366,52 @@ def draw_rows(by_row, rows_to_90, test_x, probabilities, out):
     curve.legend(loc="upper left", fontsize=9)
     curve.grid(alpha=0.3)
     final = probabilities[:, -1].argmax(dim=1)  # the answer after all 28 rows
-    for n in range(len(test_x)):
-        for col, k in enumerate((7, 14, 21, 28)):  # the digit as the LSTM has seen it after k rows
-            ax = fig.add_subplot(grid[n, col + 1])
+    axes = right.subplots(len(test_x), 5, width_ratios=[1, 1, 1, 1, 3])
+    for n, row in enumerate(axes):
+        for ax, k in zip(row, (7, 14, 21, 28)):  # the digit as the LSTM has seen it after k rows
             seen = test_x[n] / 255.0
             seen[k:] = 0.15  # rows not read yet, in light grey
             ax.imshow(seen, cmap="gray_r", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if n == 0:
-                ax.set_title(f"{k} rows", fontsize=9)
-        ax = fig.add_subplot(grid[n, 5])
-        ax.plot(rows, probabilities[n, :, final[n]], "b-")
-        ax.set(ylim=(-0.05, 1.05), xlim=(1, 28), yticks=[0, 1])
-        ax.set_title(f"P(final answer {int(final[n])}) after each row", fontsize=9)
-        if n < len(test_x) - 1:
-            ax.set_xticklabels([])
-    ax.set_xlabel("rows read")
+            ax.set(xticks=[], yticks=[], title=f"{k} rows" if n == 0 else "")
+        row[4].plot(rows, probabilities[n, :, final[n]], "b-")
+        row[4].set(ylim=(-0.05, 1.05), xlim=(1, 28), yticks=[0, 1])
+        row[4].set_title(f"P(final answer {int(final[n])}) after each row", fontsize=9)
+    row[4].set_xlabel("rows read")
     fig.suptitle("402: what the LSTM knows after each row")
-    save_figure(fig, os.path.join(out, f"{NAME}_rows.png"), bbox_inches="tight")
+    save(fig, f"{NAME}_rows.png")
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def command_line():
-    """The flags: the command line's, or %run's in a notebook; never a Jupyter kernel's own."""
-    if os.path.basename(sys.argv[0]).endswith("_launcher.py") or "ipykernel" in sys.argv[0]:
-        return []  # a cell in a notebook: the constants above are the settings
-    return sys.argv[1:]
-
-
-def parse_args(argv=None):
+def parse_flags(argv=None):
+    """Every UPPER_CASE constant above is a flag (EPOCHS: --epochs) with its value as the
+    default; the flags given set their constants. Numbers must be more than 0 (0 too where the
+    default is 0), but SEED is any number. Then --device, --save, --load and --no-plot."""
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", description="402 - LSTM classifier: "
                                      "read an MNIST digit row by row.")
-    parser.add_argument("--epochs", type=positive_int, default=EPOCHS, help="epochs (%(default)s)")
-    parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
-                        help="images per step (%(default)s)")
-    parser.add_argument("--lr", type=positive_float, default=LR, help="learning rate (%(default)s)")
-    parser.add_argument("--hidden-size", type=positive_int, default=HIDDEN_SIZE,
-                        help="LSTM hidden size (%(default)s)")
-    parser.add_argument("--max-steps", type=positive_int, default=MAX_STEPS,
-                        help="stop after this many training steps (for quick checks)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (%(default)s)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="auto picks CUDA when present (%(default)s)")
-    parser.add_argument("--data-dir", default=DATA_DIR,
-                        help="folder holding MNIST/raw/*.gz (default: mnist/ beside this file, "
-                        "in the working folder, or one folder up)")
+    constants = {key: value for key, value in globals().items()
+                 if key.isupper() and key != "NAME" and isinstance(value, (int, float, str))}
+    for key, default in constants.items():
+        parser.add_argument("--" + key.lower().replace("_", "-"), dest=key, type=type(default),
+                            default=default, help=f"(default: {default!r})")
+    parser.add_argument("--device", default="auto", help="auto (the accelerator PyTorch finds, "
+                        "else the CPU), cpu, or an accelerator: cuda, mps, xpu...")
     parser.add_argument("--save", metavar="PATH", help="write the trained model's state_dict here")
-    parser.add_argument("--load", metavar="PATH",
-                        help="evaluate this saved state_dict; no training")
-    parser.add_argument("--out", default=OUT, help="folder for the figure (%(default)s)")
-    parser.add_argument("--no-plot", action="store_true", help="skip the figure")
-    args = parser.parse_args(command_line() if argv is None else argv)
-    args.data_dir = args.data_dir or find_data_dir()
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: CUDA is not available on this machine (try --device cpu)")
+    parser.add_argument("--load", metavar="PATH", help="evaluate this saved state_dict; no training")
+    parser.add_argument("--no-plot", action="store_true", help="skip the figures")
+    if argv is None:  # the command line's flags, or %run's; none from a notebook kernel's own
+        kernel = sys.argv[0].endswith("_launcher.py") or "ipykernel" in sys.argv[0]
+        argv = [] if kernel else sys.argv[1:]
+    args = parser.parse_args(argv)
+    for key, default in constants.items():
+        value = getattr(args, key)
+        if not (isinstance(value, str) or key == "SEED" or 0 < value < math.inf
+                or value == default == 0):
+            parser.error(f"--{key.lower().replace('_', '-')}: must be more than 0, got {value}")
+    found = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
     if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+        args.device = found.type if found else "cpu"
+    elif args.device not in ("cpu", getattr(found, "type", "cpu")):
+        parser.error(f"--device {args.device}: {args.device.upper()} is not available on this "
+                     f"machine (try --device auto)")
     if args.load and not os.path.isfile(args.load):
         parser.error(f"--load {args.load}: no such file")
     if args.save:  # checked now, not after the training it would otherwise throw away
@@ -519,64 +419,58 @@ def parse_args(argv=None):
         if os.path.isdir(args.save):
             parser.error(f"--save {args.save}: is a folder; give a file name, such as "
                          f"{os.path.join(args.save, NAME + '.pt')}")
-        if not os.path.isdir(folder):
-            parser.error(f"--save {args.save}: the folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            parser.error(f"--save {args.save}: the folder {folder} cannot be written")
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            parser.error(f"--save {args.save}: the folder {folder} does not exist or cannot be "
+                         f"written")
     if not args.no_plot:
         try:
-            os.makedirs(args.out, exist_ok=True)
-            if not os.access(args.out, os.W_OK):
+            os.makedirs(args.OUT, exist_ok=True)
+            if not os.access(args.OUT, os.W_OK):
                 raise PermissionError("permission denied")
         except OSError as err:
-            parser.error(f"--out {args.out}: cannot write figures there ({err.strerror or err})")
-    return args, parser
-
-
-def load_model(path, device):
-    """A model rebuilt from a saved state_dict; the hidden size is read from the weights."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-        model = LSTMClassifier(hidden_size=state["lstm.weight_hh_l0"].shape[1])
-        model.load_state_dict(state)
-    except Exception as err:
-        raise DataError(f"--load {path}: not a state_dict saved by this lesson "
-                        f"({type(err).__name__})") from None
-    return model.to(device)
+            parser.error(f"--out {args.OUT}: cannot write figures there ({err.strerror or err})")
+    globals().update({key: getattr(args, key) for key in constants})
+    return args
 
 
 def main(argv=None):
-    args, parser = parse_args(argv)
+    args = parse_flags(argv)
     try:
         start = time.perf_counter()
-        torch.manual_seed(args.seed)
-        data = [t.to(args.device) for t in load_mnist(args.data_dir)]
+        torch.manual_seed(SEED)
+        data = [t.to(args.device) for t in load_mnist(DATA_DIR or find_data_dir())]
         if args.load:
-            model, accuracies = load_model(args.load, args.device), []
+            try:
+                state = torch.load(args.load, map_location=args.device, weights_only=True)
+                model = LSTMClassifier(hidden_size=state["lstm.weight_hh_l0"].shape[1])
+                model.load_state_dict(state)
+            except Exception as err:
+                raise DataError(f"--load {args.load}: not a state_dict saved by this lesson "
+                                f"({type(err).__name__})") from None
+            model, accuracies = model.to(args.device), []
             accuracy, predictions = evaluate(model, data[2], data[3])
         else:
-            model = LSTMClassifier(args.hidden_size).to(args.device)
-            accuracies, predictions = train(model, data, args.epochs, args.batch_size, args.lr,
-                                            args.max_steps)
+            model = LSTMClassifier(HIDDEN_SIZE).to(args.device)
+            accuracies, predictions = train(model, data, EPOCHS, BATCH_SIZE, LR, MAX_STEPS)
             accuracy = accuracies[-1]
         by_row = accuracy_by_row(model, data[2], data[3])  # (28,); by_row[-1] is the accuracy
         rows_to_90 = next((k for k in range(1, 29) if by_row[k - 1] >= 0.9), None)
         wall_s = time.perf_counter() - start
-
         if args.save:
             with written_whole(args.save) as part:
                 torch.save(model.state_dict(), part)
             print(f"saved: {args.save}")
         if not args.no_plot:
-            draw(data[2].cpu(), data[3].cpu(), predictions.cpu(), accuracies, accuracy,
-                 args.out)
-            draw_rows(by_row, rows_to_90, data[2][:4].cpu(),
-                      guesses_by_row(model, data[2][:4]).cpu(), args.out)
-            print(f"figures: {os.path.join(args.out, NAME)}.png, _rows.png")
+            test_x, test_y = data[2].cpu(), data[3].cpu()
+            draw(test_x, test_y, predictions.cpu(), accuracies, accuracy)
+            draw_rows(by_row, rows_to_90, test_x[:4], guesses_by_row(model, data[2][:4]).cpu())
+            print(f"figures: {os.path.join(OUT, NAME)}.png, _rows.png")
     except DataError as err:
-        parser.exit(1, f"{parser.prog}: error: {err}\n")
-    except KeyboardInterrupt as stop:  # Ctrl-C: one line, the shell's exit status for it
-        parser.exit(130, " ".join(["interrupted", *stop.args]) + "\n")
+        print(f"{NAME}.py: error: {err}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
+        print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
+        sys.exit(130)
     print(f"final: test_accuracy={accuracy:.4f} rows_to_90={rows_to_90} wall_s={wall_s:.2f}")
     return accuracy
 

@@ -1,29 +1,3 @@
-# %%
-"""404 - RNN next-step prediction, then a forecast that feeds on its own outputs.
-
-An nn.RNN reads a sine one window of TIME_STEP samples at a time and predicts, at every sample,
-the next one. The hidden state is carried from window to window and detached between steps.
-After training it predicts the next step on an unseen window, then forecasts the future on its
-own: each prediction becomes the next input, for 2*pi of time (FORECAST samples).
-
-Run:   python 404_rnn_next_step.py            (or open notebooks/404_rnn_next_step.ipynb)
-See:   "final: next_step_mse=... forecast_mse=... wall_s=..." (next_step_mse <= 5e-4 and
-       forecast_mse <= 0.02; 4 to 8 s on a 2-core CPU), and results/404_rnn_next_step.png and
-       _horizon.png.
-"""
-import argparse
-import contextlib
-import math
-import os
-import sys
-import time
-
-import matplotlib
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
-from torch import nn
-
 # %% [markdown]
 # # 404 · Predict the next sample, then forecast on your own outputs
 #
@@ -36,19 +10,31 @@ from torch import nn
 # sample differs. The hidden state has to remember the direction, so it is carried from window
 # to window.
 #
+# Run it with `python 404_rnn_next_step.py`, or run this notebook. After 4 to 8 s on a 2-core
+# CPU it prints `final: next_step_mse=... forecast_mse=... wall_s=...` (the targets are
+# next_step_mse <= 5e-4 and forecast_mse <= 0.02) and saves its figures in `results/`.
+
+# %%
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+# %% [markdown]
 # ## Hyperparameters
 #
-# Edit them here (in a notebook: in this cell, then run all cells below) or pass them as flags
-# (`python 404_rnn_next_step.py --steps 400`; `--help` lists all of them).
+# Edit them here (in a notebook: in this cell, then run all cells below) or pass them as flags:
+# each constant is the flag of the same name, `STEPS` is `--steps`, `HIDDEN_SIZE` is
+# `--hidden-size` (`python 404_rnn_next_step.py --steps 400`; `--help` lists them).
 
 # %% tags=["parameters"]
 TIME_STEP = 20       # samples per window; window k covers [k*pi, (k+1)*pi)
-DT = math.pi / TIME_STEP  # time between two samples; the target is the series DT later
 INPUT_SIZE = 1       # one feature per time step: sin(t)
 HIDDEN_SIZE = 32     # size of the RNN's hidden state
 STEPS = 800          # training steps, one window each
 LR = 0.01            # Adam's learning rate at the start; it decays to 0 over STEPS (cosine)
-FORECAST = 40        # samples forecast from the model's own outputs: 40 * DT = 2*pi of time
+FORECAST = 40        # samples forecast from the model's own outputs: 2*pi of time at 20 a window
 STARTS = 8           # starting points, spread over one period, for the forecast horizon picture
 SEED = 1             # same seed, same device: same numbers
 OUT = "results"      # folder for the figures
@@ -56,21 +42,19 @@ OUT = "results"      # folder for the figures
 # %% [markdown]
 # ## The data: the target is the input, one sample later
 #
-# Window k holds TIME_STEP samples of sin, DT = π/TIME_STEP apart, starting at kπ; the target is
-# sin at the same times plus DT. Both are (batch=1, time=TIME_STEP, feature=1) tensors.
+# Window k holds TIME_STEP samples of sin, dt = π/TIME_STEP apart, starting at kπ; the target is
+# sin at the same times plus dt. Both are (batch=1, time=TIME_STEP, feature=1) tensors.
 
 # %%
-NAME = "404_rnn_next_step"  # names the figure; the lesson never needs __file__
-
-
 def window(k, device="cpu"):
-    """Window k of the series: times t, input sin(t) and target sin(t + DT), one sample ahead.
+    """Window k of the series: times t, input sin(t) and target sin(t + dt), one sample ahead.
 
     t: (TIME_STEP,) numpy array; x, y: (batch=1, time=TIME_STEP, feature=1) float tensors.
     """
-    t = k * math.pi + DT * np.arange(TIME_STEP)  # float64 here, so k * pi loses nothing
+    dt = math.pi / TIME_STEP                      # time between two samples
+    t = k * math.pi + dt * np.arange(TIME_STEP)  # float64 here, so k * pi loses nothing
     x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, INPUT_SIZE).to(device)
-    y = torch.from_numpy(np.sin(t + DT).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
+    y = torch.from_numpy(np.sin(t + dt).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     return t, x, y
 
 
@@ -173,7 +157,7 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu"):
     # The last prediction is the model's guess for the first sample after the window. From here
     # on the model sees only its own guesses, so its errors can add up; the state carries on.
     forecast = free_run(model, prediction[:, -1:, :], h_state, n)  # (n,)
-    t_future = t[-1] + DT * np.arange(2, n + 2)           # (n,): the times those guesses are for
+    t_future = t[-1] + (t[1] - t[0]) * np.arange(2, n + 2)  # (n,): the times the guesses are for
     forecast_mse = float(np.mean((forecast - np.sin(t_future)) ** 2))
     curves = {"t": t, "x": x.flatten().cpu().numpy(), "y": y.flatten().cpu().numpy(),
               "prediction": prediction.flatten().cpu().numpy(), "t_future": t_future,
@@ -196,176 +180,143 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu"):
 def horizon(model, h_state, k, starts=STARTS, n=2 * FORECAST, device="cpu"):
     """Squared error against steps ahead, (starts, n), for forecasts from `starts` points over
     one period, beginning with window k."""
-    period = round(2 * math.pi / DT)                      # samples in one period of the sine
+    dt = math.pi / TIME_STEP                              # time between two samples
+    period = 2 * TIME_STEP                                # samples in one period of the sine
     errors = []
     for j in range(starts):
         seen = TIME_STEP + j * period // starts           # true samples read before the forecast
-        t = k * math.pi + DT * np.arange(seen)
+        t = k * math.pi + dt * np.arange(seen)
         x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, seen, 1).to(device)
         prediction, h = model(x, h_state)                 # (1, seen, 1); h: the state after them
         first = prediction[:, -1:, :]                     # 1 step ahead, from a true input
         ahead = np.concatenate([first.flatten().cpu().numpy(), free_run(model, first, h, n - 1)])
-        errors.append((ahead - np.sin(t[-1] + DT * np.arange(1, n + 1))) ** 2)
+        errors.append((ahead - np.sin(t[-1] + dt * np.arange(1, n + 1))) ** 2)
     return np.array(errors)
 
 
 # %% [markdown]
 # ## Pictures and the command line
 #
-# The rest is plumbing, the same in every lesson: the figures (saved under `OUT`, shown inline in
-# a notebook, in a window with a screen, never waiting without one), the flags, and `main()`.
+# The folded cell below is the plumbing, alike in every lesson: saving and showing the figures,
+# the flags (each sets the constant of the same name) and `main()`.
 
-# %%
-@contextlib.contextmanager
-def written_whole(path):
-    """Write to a temporary name beside path, moved into place only once complete: a run stopped
-    halfway leaves the earlier file, not half a new one."""
-    stem, ext = os.path.splitext(path)
-    part = f"{stem}.{os.getpid()}.part{ext}"  # same extension: savefig picks the format from it
+# %% jupyter={"source_hidden": true} cellView="form"
+# @title Plumbing: figures, flags and main()
+import argparse
+import os
+import sys
+import time
+
+import matplotlib.pyplot as plt
+
+NAME = "404_rnn_next_step"  # names the command and the figures; no __file__ needed
+
+
+def save(fig, name):
+    """Save fig as OUT/name under a temporary name, moved into place once whole, so a run stopped
+    halfway leaves the earlier file; show it where it can be shown."""
+    path = os.path.join(OUT, name)
+    part = f"{path}.{os.getpid()}.part.png"  # savefig reads the format from the extension
     try:
-        yield part
+        fig.savefig(part, dpi=100)
         os.replace(part, path)
     finally:
         if os.path.exists(part):
             os.remove(part)
-
-
-def where_to_show():
-    """"inline" in a notebook, "window" with a screen, None where files are all (Agg, CI, SSH)."""
-    backend = matplotlib.get_backend().lower()
-    if "inline" in backend:
-        return "inline"
-    return None if backend in {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"} else "window"
-
-
-def save_figure(fig, path, **options):
-    """Save fig as a PNG, whole; show it (inline in a notebook, in a window with a screen)."""
-    with written_whole(path) as part:
-        fig.savefig(part, dpi=100, **options)
-    if where_to_show():
-        plt.show()
+    plt.show()  # inline in a notebook, a window with a screen; nothing without one (Agg)
     plt.close(fig)
 
 
-def draw(losses, curves, next_step_mse, forecast_mse, out):
-    """One PNG: next-step predictions, the loss curve, and the free-running forecast."""
-    c = curves
-    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.2))
+def draw(losses, curves, next_step_mse, forecast_mse, errors):
+    """Next step, loss and forecast in one PNG; how forecasts drift in another."""
+    c, dt = curves, math.pi / TIME_STEP
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
     # Each target and prediction is drawn at the time it is about: one sample after its input.
     ax1.plot(c["t"], c["x"], "k.", ms=8, label="input sin(t)")
-    ax1.plot(c["t"] + DT, c["y"], "r-", lw=2, label="target: next sample")
-    ax1.plot(c["t"] + DT, c["prediction"], "b--", lw=2, label="prediction")
+    ax1.plot(c["t"] + dt, c["y"], "r-", lw=2, label="target: next sample")
+    ax1.plot(c["t"] + dt, c["prediction"], "b--", lw=2, label="prediction")
     ax1.set(title=f"next step on an unseen window (mse={next_step_mse:.1e})", xlabel="t",
-            ylabel="value", ylim=(-1.3, 1.6))
+            ylim=(-1.3, 1.6))
     ax1.legend(loc="upper center", ncol=3, fontsize=8)
-
-    ax2.plot(np.arange(1, len(losses) + 1), losses)
-    ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse",
-            yscale="log")
-
+    ax2.semilogy(range(1, len(losses) + 1), losses)
+    ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse")
     t_all = np.linspace(c["t"][0], c["t_future"][-1], 400)
     ax3.plot(t_all, np.sin(t_all), "r-", lw=1.5, label="true sin(t)")
-    ax3.plot(c["t"] + DT, c["prediction"], "b-", lw=2, label="next step")
+    ax3.plot(c["t"] + dt, c["prediction"], "b-", lw=2, label="next step")
     ax3.plot(c["t_future"], c["forecast"], "b--", lw=2, label="forecast")
-    ax3.axvline(c["t"][-1] + DT, color="0.6", lw=1, label="true inputs end")
+    ax3.axvline(c["t"][-1] + dt, color="0.6", lw=1, label="true inputs end")
     ax3.set(title=f"forecast on its own outputs, 2π ahead (mse={forecast_mse:.1e})",
-            xlabel="t", ylabel="value", ylim=(-1.3, 1.9))
+            xlabel="t", ylim=(-1.3, 1.9))
     ax3.legend(loc="upper center", ncol=2, fontsize=8)
     fig.suptitle("404: nn.RNN predicts the next sample of a sine, then forecasts on its own")
-    fig.tight_layout()
-    save_figure(fig, os.path.join(out, f"{NAME}.png"))
+    save(fig, f"{NAME}.png")
 
-
-def draw_horizon(errors, out):
-    """The squared error of each forecast against steps ahead, and their mean."""
     steps = np.arange(1, errors.shape[1] + 1)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    for n, e in enumerate(errors):
-        ax.plot(steps, e, color="0.6", lw=0.8, label="one starting point" if n == 0 else None)
-    ax.plot(steps, errors.mean(axis=0), "b-", lw=2.5, label=f"mean of {len(errors)}")
+    fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    ax.semilogy(steps, errors.T, color="0.6", lw=0.8)  # one grey line per starting point
+    ax.semilogy(steps, errors.mean(axis=0), "b-", lw=2.5, label=f"mean of {len(errors)}")
     ax.axvline(FORECAST, color="r", ls="--", lw=1, label=f"the lesson's forecast ({FORECAST})")
-    ax.set(yscale="log", xlabel=f"steps ahead of the last true sample ({FORECAST} steps = 2π)",
+    ax.set(xlabel=f"steps ahead of the last true sample ({2 * TIME_STEP} steps = 2π)",
            ylabel="squared error", xlim=(1, steps[-1]), ylim=(1e-8, None),
-           title=f"forecast on its own outputs from {len(errors)} points over one period")
+           title=f"forecast on its own outputs from {len(errors)} points over one period (grey)")
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3)
     fig.suptitle("404: how a forecast drifts")
-    fig.tight_layout()
-    save_figure(fig, os.path.join(out, f"{NAME}_horizon.png"))
+    save(fig, f"{NAME}_horizon.png")
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def command_line():
-    """The flags: the command line's, or %run's in a notebook; never a Jupyter kernel's own."""
-    if os.path.basename(sys.argv[0]).endswith("_launcher.py") or "ipykernel" in sys.argv[0]:
-        return []  # a cell in a notebook: the constants above are the settings
-    return sys.argv[1:]
-
-
-def parse_args(argv=None):
+def parse_flags(argv=None):
+    """Every UPPER_CASE constant above is a flag (STEPS: --steps) with its value as the default;
+    the flags given set their constants. Numbers must be more than 0, but SEED is any number."""
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", description="404 - RNN next-step "
                                      "prediction, then a forecast on its own outputs.")
-    parser.add_argument("--steps", type=positive_int, default=STEPS,
-                        help="training steps (%(default)s)")
-    parser.add_argument("--lr", type=positive_float, default=LR, help="learning rate (%(default)s)")
-    parser.add_argument("--hidden-size", type=positive_int, default=HIDDEN_SIZE,
-                        help="RNN hidden size (%(default)s)")
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (%(default)s)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="auto picks CUDA when present (%(default)s)")
-    parser.add_argument("--out", default=OUT, help="folder for the figures (%(default)s)")
+    constants = {key: value for key, value in globals().items()
+                 if key.isupper() and key != "NAME" and isinstance(value, (int, float, str))}
+    for key, default in constants.items():
+        parser.add_argument("--" + key.lower().replace("_", "-"), dest=key, type=type(default),
+                            default=default, help=f"(default: {default!r})")
+    parser.add_argument("--device", default="auto", help="auto (the accelerator PyTorch finds, "
+                        "else the CPU), cpu, or an accelerator: cuda, mps, xpu...")
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
-    args = parser.parse_args(command_line() if argv is None else argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: CUDA is not available on this machine (try --device cpu)")
+    if argv is None:  # the command line's flags, or %run's; none from a notebook kernel's own
+        kernel = sys.argv[0].endswith("_launcher.py") or "ipykernel" in sys.argv[0]
+        argv = [] if kernel else sys.argv[1:]
+    args = parser.parse_args(argv)
+    for key, default in constants.items():
+        value = getattr(args, key)
+        if not (isinstance(value, str) or key == "SEED" or 0 < value < math.inf):
+            parser.error(f"--{key.lower().replace('_', '-')}: must be more than 0, got {value}")
+    found = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
     if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    if not args.no_plot:
+        args.device = found.type if found else "cpu"
+    elif args.device not in ("cpu", getattr(found, "type", "cpu")):
+        parser.error(f"--device {args.device}: {args.device.upper()} is not available on this "
+                     f"machine (try --device auto)")
+    if not args.no_plot:  # checked now, not after the training
         try:
-            os.makedirs(args.out, exist_ok=True)
-            if not os.access(args.out, os.W_OK):
+            os.makedirs(args.OUT, exist_ok=True)
+            if not os.access(args.OUT, os.W_OK):
                 raise PermissionError("permission denied")
         except OSError as err:
-            parser.error(f"--out {args.out}: cannot write figures there ({err.strerror or err})")
+            parser.error(f"--out {args.OUT}: cannot write figures there ({err.strerror or err})")
+    globals().update({key: getattr(args, key) for key in constants})
     return args
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = parse_flags(argv)
     try:
         start = time.perf_counter()
-        torch.manual_seed(args.seed)
-
-        model = RNN(args.hidden_size).to(args.device)
-        h_state, losses = train(model, args.steps, args.lr, args.device)
+        torch.manual_seed(SEED)
+        model = RNN(HIDDEN_SIZE).to(args.device)
+        h_state, losses = train(model, STEPS, LR, args.device)
         next_step_mse, forecast_mse, curves = next_step_and_forecast(
-            model, h_state, args.steps, FORECAST, args.device)
-        errors = horizon(model, h_state, args.steps, STARTS, 2 * FORECAST, args.device)
+            model, h_state, STEPS, FORECAST, args.device)
+        errors = horizon(model, h_state, STEPS, STARTS, 2 * FORECAST, args.device)
         wall_s = time.perf_counter() - start
-
         if not args.no_plot:
-            draw(losses, curves, next_step_mse, forecast_mse, args.out)
-            draw_horizon(errors, args.out)
-            print(f"figures: {os.path.join(args.out, NAME)}.png, _horizon.png")
+            draw(losses, curves, next_step_mse, forecast_mse, errors)
+            print(f"figures: {os.path.join(OUT, NAME)}.png, _horizon.png")
         print(f"horizon: mean squared error {errors[:, 0].mean():.1e} one step ahead, "
               f"{errors[:, :FORECAST].mean():.1e} over steps 1-{FORECAST}, "
               f"{errors[:, FORECAST:].mean():.1e} over steps {FORECAST + 1}-{errors.shape[1]}")

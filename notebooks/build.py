@@ -1,13 +1,23 @@
-"""Make notebooks/*.ipynb from the lesson scripts, and run them so that they show their results.
+"""Make the notebooks from the lesson scripts, and run them so that they show their results.
 
-    python notebooks/build.py                        # all four lessons
-    python notebooks/build.py 401_rnn_regressor.py   # one
+    python notebooks/build.py                          # all four lessons, in English and Chinese
+    python notebooks/build.py 401_rnn_regressor.py     # one lesson, both languages
+    python notebooks/build.py zh                       # one language: en (notebooks/*.ipynb)
+                                                       # or zh (notebooks/zh/*.ipynb)
 
 jupytext turns each script's `# %%` cells into a notebook; nbclient runs it in a Jupyter kernel,
-from this folder, with the lesson's defaults, and the notebook is written here with its outputs
-(figures inline, the `final:` line). The scripts are the source: never edit a notebook by hand.
+from notebooks/, with the lesson's defaults, and the notebook is written with its
+outputs (figures inline, the `final:` line). The scripts are the source: never edit a notebook
+by hand.
+
+The Chinese notebook has the script's code cells, taken here, and in place of each markdown cell
+its translation from notebooks/zh/LESSON.md. In that file every translated cell starts with a
+line `<!-- KEY -->`, where KEY is the first line of the English cell (its heading), so each
+English cell finds its translation; the tests check that none is missing or left over, and that
+every number of an English cell appears in its translation.
 """
 import os
+import re
 import sys
 
 import jupytext
@@ -18,13 +28,38 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
            "404_rnn_next_step.py"]
+LANGUAGES = {"en": HERE, "zh": os.path.join(HERE, "zh")}
 KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+KEY_LINE = re.compile(r"^<!-- (.+) -->$", re.MULTILINE)
+# A figure as the text writes it: 0.9837, 2,600, 5e-4, 25, 1.8e-04.
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 
 
-def notebook_of(script):
-    """The script's cells as a notebook, not yet run."""
+def key_of(cell):
+    """What finds a markdown cell's translation: its first line."""
+    return cell.source.splitlines()[0]
+
+
+def translation(script):
+    """{key: Chinese markdown} from notebooks/zh/LESSON.md."""
+    with open(os.path.join(LANGUAGES["zh"], script.replace(".py", ".md")), encoding="utf-8") as f:
+        parts = KEY_LINE.split(f.read())
+    return {key: text.strip("\n") for key, text in zip(parts[1::2], parts[2::2])}
+
+
+def numbers(text):
+    return set(NUMBER.findall(text))
+
+
+def notebook_of(script, language="en"):
+    """The script's cells as a notebook, not yet run; in Chinese, its markdown translated."""
     nb = jupytext.read(os.path.join(ROOT, script))
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
+    if language == "zh":
+        chinese = translation(script)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = chinese[key_of(cell)]
     return nb
 
 
@@ -35,11 +70,12 @@ def kernel_env():
     return env
 
 
-def build(script):
-    nb = notebook_of(script)
+def build(script, language):
+    folder = LANGUAGES[language]
+    nb = notebook_of(script, language)
     NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": HERE}}).execute(env=kernel_env())
-    path = os.path.join(HERE, script.replace(".py", ".ipynb"))
+    path = os.path.join(folder, script.replace(".py", ".ipynb"))
     part = f"{path}.{os.getpid()}.part"
     nbformat.write(nb, part)
     os.replace(part, path)
@@ -47,13 +83,16 @@ def build(script):
 
 
 def main():
-    scripts = sys.argv[1:] or LESSONS
-    unknown = [s for s in scripts if s not in LESSONS]
+    names = sys.argv[1:]
+    unknown = [n for n in names if n not in LESSONS and n not in LANGUAGES]
     if unknown:
-        sys.exit(f"build.py: error: not a lesson: {', '.join(unknown)} "
-                 f"(choose from {', '.join(LESSONS)})")
-    for script in scripts:
-        build(script)
+        sys.exit(f"build.py: error: not a lesson or a language: {', '.join(unknown)} "
+                 f"(choose from {', '.join(LESSONS + list(LANGUAGES))})")
+    scripts = [n for n in names if n in LESSONS] or LESSONS
+    languages = [n for n in names if n in LANGUAGES] or list(LANGUAGES)
+    for language in languages:
+        for script in scripts:
+            build(script, language)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,14 @@ def error_of(main, argv, capsys):
         main(argv)
     assert exit_info.value.code != 0
     return capsys.readouterr().err
+
+
+@pytest.fixture(autouse=True)
+def constants_restored():
+    """A lesson's flags set its constants (as editing its parameters cell would): put them back
+    after each test, so that one test's flags never become the next one's defaults."""
+    saved = {module: {key: value for key, value in vars(module).items() if key.isupper()}
+             for module in _modules.values()}
+    yield
+    for module, constants in saved.items():
+        vars(module).update(constants)

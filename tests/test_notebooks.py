@@ -85,3 +85,28 @@ def test_whole_script_in_one_cell_and_run_with_flags(tmp_path):
     assert "training: 300 steps" in pasted and "final: mse=" in pasted  # the defaults
     assert sorted(images(nb.cells[0].outputs)) == ["image/gif", "image/png", "image/png"]  # inline
     assert "training: 7 steps" in with_flags and "final: next_step_mse=" in with_flags
+
+
+# What a reader meets: the lesson unfolded, the plumbing folded, at most this much code shown.
+SHOWN_AT_MOST = {"401_rnn_regressor.py": 150, "402_rnn_classifier.py": 180,
+                 "403_lstm_sin_cos.py": 150, "404_rnn_next_step.py": 150}
+
+
+def code_lines(cell):
+    return len(cell.source.strip("\n").splitlines())
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_the_lesson_is_shown_and_the_plumbing_folded(script):
+    cells = notebook(script).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith(f"# {script[:3]} ")
+    folded = [c for c in cells if c.metadata.get("jupyter", {}).get("source_hidden")]
+    assert folded, "the plumbing is folded"
+    for cell in folded:  # JupyterLab, Notebook 7 and VS Code fold it; Colab shows a form
+        assert cell.metadata.get("cellView") == "form"
+        assert cell.source.startswith("# @title ") and "def main(" in cell.source
+    shown = sum(code_lines(c) for c in cells if c.cell_type == "code" and c not in folded)
+    assert shown <= SHOWN_AT_MOST[script], shown
+    # The results follow the lesson: the cell that runs it comes right after the plumbing.
+    run = next(i for i, c in enumerate(cells) if c.source == 'if __name__ == "__main__":\n    main()')
+    assert cells[run - 2] is folded[-1] and cells[run - 1].source.startswith("## Run it")

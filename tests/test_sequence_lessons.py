@@ -81,7 +81,7 @@ def test_404_target_is_the_input_one_step_later():
     t, x, y = m.window(5)
     assert x.shape == y.shape == (1, m.TIME_STEP, 1)
     assert torch.allclose(y[0, :-1], x[0, 1:], atol=1e-6)
-    assert m.FORECAST * m.DT == pytest.approx(2 * math.pi)
+    assert m.FORECAST * math.pi / m.TIME_STEP == pytest.approx(2 * math.pi)  # 2*pi ahead
 
 
 def test_404_forecast_feeds_on_its_own_outputs():
@@ -92,8 +92,9 @@ def test_404_forecast_feeds_on_its_own_outputs():
     model.rnn.register_forward_hook(lambda mod, inputs, output: calls.append(inputs[0].clone()))
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=m.FORECAST)
     assert len(curves["forecast"]) == m.FORECAST
-    np.testing.assert_allclose(np.diff(curves["t_future"]), m.DT, rtol=1e-6)
-    assert curves["t_future"][0] == pytest.approx(curves["t"][-1] + 2 * m.DT)
+    dt = math.pi / m.TIME_STEP  # time between two samples
+    np.testing.assert_allclose(np.diff(curves["t_future"]), dt, rtol=1e-6)
+    assert curves["t_future"][0] == pytest.approx(curves["t"][-1] + 2 * dt)
     # one call on the true window, then one single-sample call per forecast sample, each fed the
     # previous output (the first one fed the window's last prediction)
     assert calls[0].shape == (1, m.TIME_STEP, 1) and len(calls) == 1 + m.FORECAST
@@ -170,7 +171,7 @@ def test_404_horizon_starts_from_true_inputs_then_feeds_on_itself():
     # the first starting point reads exactly window 7: its forecast is next_step_and_forecast's
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=29)
     assert errors[0, 0] == pytest.approx((curves["prediction"][-1]
-                                          - np.sin(curves["t"][-1] + m.DT)) ** 2, rel=1e-5)
+                                          - np.sin(curves["t"][-1] + math.pi / m.TIME_STEP)) ** 2, rel=1e-5)
     np.testing.assert_allclose(errors[0, 1:], (curves["forecast"]
                                                - np.sin(curves["t_future"])) ** 2, rtol=1e-5)
 

@@ -1,0 +1,88 @@
+"""The flags every lesson shares: each constant of the parameters cell is one, and --device."""
+import re
+
+import jupytext
+import pytest
+import torch
+
+from conftest import ROOT, error_of, load
+
+LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
+           "404_rnn_next_step.py"]
+
+
+def parameters_cell(script):
+    cells = [c for c in jupytext.read(ROOT / script).cells
+             if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "one cell tagged parameters"
+    return re.findall(r"^([A-Z][A-Z0-9_]*) = ", cells[0].source, re.MULTILINE)
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_every_constant_of_the_parameters_cell_is_a_flag(script, capsys):
+    m = load(script)
+    names = parameters_cell(script)
+    assert len(names) >= 6
+    with pytest.raises(SystemExit) as exit_info:
+        m.main(["--help"])
+    assert exit_info.value.code == 0
+    shown = re.sub(r"\s+", " ", capsys.readouterr().out)  # argparse wraps long lines
+    for name in names:
+        flag = "--" + name.lower().replace("_", "-")
+        assert f"{flag} {name} (default: {getattr(m, name)!r})" in shown, flag
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_a_flag_sets_its_constant_typed_from_the_default(script):
+    m = load(script)
+    args = m.parse_flags(["--hidden-size", "7", "--lr", "0.5", "--seed", "-3", "--no-plot"])
+    assert m.HIDDEN_SIZE == 7 and isinstance(m.HIDDEN_SIZE, int)
+    assert m.LR == 0.5 and isinstance(m.LR, float)
+    assert m.SEED == -3  # any whole number
+    assert args.device in ("cpu", "cuda", "mps", "xpu")
+
+
+@pytest.mark.parametrize("script", LESSONS)
+@pytest.mark.parametrize("argv, says", [
+    (["--hidden-size", "1.5"], "invalid int value"),
+    (["--hidden-size", "-2"], "--hidden-size: must be more than 0"),
+    (["--lr", "inf"], "--lr: must be more than 0"),
+    (["--seed", "x"], "--seed"),
+])
+def test_a_bad_value_is_one_clear_error(script, argv, says, capsys):
+    err = error_of(load(script).main, argv, capsys)
+    assert says in err and err.strip().splitlines()[-1].startswith(f"{script}: error: ")
+
+
+def test_max_steps_zero_means_all_epochs():
+    m = load("402_rnn_classifier.py")
+    assert m.MAX_STEPS == 0
+    m.parse_flags(["--max-steps", "0", "--no-plot"])
+    assert m.MAX_STEPS == 0
+
+
+class FakeAccelerator:
+    """torch.accelerator as it is on a machine with one accelerator of the given type."""
+    def __init__(self, kind):
+        self.kind = kind
+
+    def is_available(self):
+        return self.kind is not None
+
+    def current_accelerator(self, check_available=False):
+        return torch.device(self.kind) if self.kind else None
+
+
+@pytest.mark.parametrize("script", LESSONS)
+@pytest.mark.parametrize("kind", [None, "cuda", "mps", "xpu"])
+def test_auto_takes_the_accelerator_pytorch_reports(script, kind, monkeypatch, capsys):
+    m = load(script)
+    monkeypatch.setattr(torch, "accelerator", FakeAccelerator(kind))
+    assert m.parse_flags(["--no-plot"]).device == (kind or "cpu")
+    assert m.parse_flags(["--device", "cpu", "--no-plot"]).device == "cpu"
+    if kind:
+        assert m.parse_flags(["--device", kind, "--no-plot"]).device == kind
+    for absent in {"cuda", "mps", "xpu"} - {kind}:
+        err = error_of(m.main, ["--device", absent, "--no-plot"], capsys).strip().splitlines()
+        assert err[-1] == (f"{script}: error: --device {absent}: {absent.upper()} is not "
+                           f"available on this machine (try --device auto)")
