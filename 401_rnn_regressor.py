@@ -267,7 +267,7 @@ def draw(history, carried, fresh, mse, mse_fresh):
     fig.suptitle("401: what the hidden state holds")
     save(fig, f"{NAME}_state.png")
 
-    fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(8, 3.5))
     (target,) = ax.plot([], [], "r-", lw=2, label="target cos(t)")
     (prediction,) = ax.plot([], [], "b--", lw=2, label="prediction")
     ax.set(xlim=(0, 6 * math.pi), ylim=(-1.4, 1.9), xlabel="time within the last six windows")
@@ -280,6 +280,8 @@ def draw(history, carried, fresh, mse, mse_fresh):
         prediction.set_data(t, np.concatenate(history["prediction"][first:i + 1]))
         ax.set_title(f"401 training: step {i + 1}/{steps}, loss {history['loss'][i]:.1e}")
 
+    frame(0)
+    fig.tight_layout()  # once: a layout engine would redo the layout at every frame
     frames = np.unique(np.linspace(0, steps - 1, min(steps, 30)).astype(int))
     save(fig, f"{NAME}.gif", FuncAnimation(fig, frame, frames=frames, interval=160))
 

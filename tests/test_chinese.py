@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from test_notebooks import LESSONS, SHORT, images, printed, run_in_kernel
+from test_notebooks import LESSONS, images, printed, run_with_short_settings
 
 spec = importlib.util.spec_from_file_location("build", ROOT / "notebooks" / "build.py")
 build = importlib.util.module_from_spec(spec)
@@ -72,10 +72,5 @@ def test_committed_chinese_notebook_shows_its_results(script):
 
 
 def test_a_chinese_notebook_runs_in_a_kernel(tmp_path):
-    script = "404_rnn_next_step.py"
-    nb = chinese_notebook(script)
-    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
-    nb.cells.insert(tagged[0] + 1, nbformat.v4.new_code_cell(SHORT[script]))
-    outputs = run_in_kernel(nb, tmp_path)
-    assert not [out for out in outputs if out.output_type == "error"]
-    assert "training: 5 steps" in printed(outputs) and "image/png" in images(outputs)
+    run_with_short_settings(chinese_notebook("404_rnn_next_step.py"), "404_rnn_next_step.py",
+                            tmp_path)
