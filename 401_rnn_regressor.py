@@ -11,7 +11,7 @@
 # whether the wave was going up or down, and that memory is the hidden state. It is carried
 # from one window of the wave to the next, and detached between training steps.
 #
-# Run it with `python 401_rnn_regressor.py`, or run this notebook. After 5 to 10 s on a 2-core
+# Run it with `python 401_rnn_regressor.py`, or run this notebook. After 5 to 15 s on a 2-core
 # CPU, most of it drawing the GIF, it prints `final: mse=0.00... mse_fresh_state=0.1...
 # wall_s=...` (the target is mse <= 0.005) and saves its figures in `results/`.
 

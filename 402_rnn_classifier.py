@@ -12,7 +12,7 @@
 #
 # Run it with `python 402_rnn_classifier.py`, or run this notebook. It prints one line per epoch,
 # then `final: test_accuracy=0.98... rows_to_90=25 wall_s=...` (the accuracy over all 10,000
-# test images; 7 to 20 s on a 2-core CPU, imports included), and saves its figures in `results/`.
+# test images; 7 to 25 s on a 2-core CPU, imports included), and saves its figures in `results/`.
 
 # %%
 import math
@@ -333,8 +333,9 @@ def draw(test_x, test_y, predictions, accuracies, accuracy):
                      color="red" if wrong else "black")
     for ax in digits.axes:
         ax.axis("off")
+    total_mistakes = int((predictions != test_y).sum())
     digits.suptitle("test digits, labelled predicted/true\nrows 1-2: the first 16; row 3: "
-                    f"{len(mistakes)} of the {int((predictions != test_y).sum())} mistakes (red x)")
+                    f"{len(mistakes)} of the {total_mistakes} mistakes (red x)")
     ax = curve.subplots()
     if accuracies:
         ax.plot(range(1, len(accuracies) + 1), accuracies, "o-", label="after each epoch")
@@ -395,7 +396,7 @@ def parse_flags(argv=None):
     parser.add_argument("--device", default="auto", help="auto (the accelerator PyTorch finds, "
                         "else the CPU), cpu, or an accelerator: cuda, mps, xpu...")
     parser.add_argument("--save", metavar="PATH", help="write the trained model's state_dict here")
-    parser.add_argument("--load", metavar="PATH", help="evaluate this saved state_dict; no training")
+    parser.add_argument("--load", metavar="PATH", help="evaluate a saved state_dict; no training")
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
     if argv is None:  # the command line's flags, or %run's; none from a notebook kernel's own
         kernel = sys.argv[0].endswith("_launcher.py") or "ipykernel" in sys.argv[0]
@@ -491,9 +492,10 @@ if __name__ == "__main__":
 #
 # One line per epoch gives the loss of the last batch and the accuracy on all 10,000 test images.
 # The last line, `final: test_accuracy=... rows_to_90=... wall_s=...`, gives the accuracy after
-# the last epoch (the target is 0.980 or more; the default run gets 0.9837 on a CPU), the fewest
-# rows after which the model is right on 90 % of the test images (25), and the seconds spent on
-# data, training and evaluation.
+# the last epoch (the target is 0.980 or more; the default run gets 0.9837 on one 2-core CPU and
+# 0.9833 on another, since CPUs differ in the last digits of their sums), the fewest rows after
+# which the model is right on 90 % of the test images (25), and the seconds spent on data,
+# training and evaluation.
 #
 # - **Left picture:** test digits labelled predicted/true. The first two rows are the first 16
 #   test images; the third row shows mistakes, in red. Many of them are digits a person would

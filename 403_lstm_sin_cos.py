@@ -13,7 +13,7 @@
 # To continue a sequence where the last window stopped, the LSTM needs both. Here the pair is
 # made by hand, carried from window to window, and detached half by half.
 #
-# Run it with `python 403_lstm_sin_cos.py`, or run this notebook. After 5 to 10 s on a 2-core
+# Run it with `python 403_lstm_sin_cos.py`, or run this notebook. After 5 to 15 s on a 2-core
 # CPU, most of it drawing the GIF, it prints `final: mse=0.00... mse_fresh_state=0.3...
 # wall_s=...` (the target is mse <= 0.005) and saves its figures in `results/`.
 

@@ -10,7 +10,7 @@
 # sample differs. The hidden state has to remember the direction, so it is carried from window
 # to window.
 #
-# Run it with `python 404_rnn_next_step.py`, or run this notebook. After 4 to 8 s on a 2-core
+# Run it with `python 404_rnn_next_step.py`, or run this notebook. After 4 to 12 s on a 2-core
 # CPU it prints `final: next_step_mse=... forecast_mse=... wall_s=...` (the targets are
 # next_step_mse <= 5e-4 and forecast_mse <= 0.02) and saves its figures in `results/`.
 

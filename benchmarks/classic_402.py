@@ -6,6 +6,7 @@ accuracy on all 10,000 test images (pixels scaled to [0, 1], as in training), an
 that reaches TARGET, or after MAX_EPOCHS. Not a lesson: run it through benchmarks/run_402.py.
 """
 import os
+import sys
 import time
 
 import torch
@@ -15,6 +16,11 @@ from torch import nn
 TARGET = 0.98     # the accuracy 402's default run reaches on the full test set
 MAX_EPOCHS = 8
 
+DEVICE = sys.argv[1] if len(sys.argv) > 1 else "cpu"  # run_402.py passes its --device
+found = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
+if DEVICE not in ("cpu", getattr(found, "type", "cpu")):
+    sys.exit(f"classic_402.py: error: --device {DEVICE}: {DEVICE.upper()} is not available on "
+             f"this machine")
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mnist")
 start = time.perf_counter()
 torch.manual_seed(1)
@@ -23,8 +29,8 @@ train_set = torchvision.datasets.MNIST(ROOT, train=True, download=True,
                                        transform=torchvision.transforms.ToTensor())
 test_set = torchvision.datasets.MNIST(ROOT, train=False, download=True)
 loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True)
-test_x = test_set.data.float() / 255.0  # (10000, 28, 28), scaled like ToTensor
-test_y = test_set.targets
+test_x = (test_set.data.float() / 255.0).to(DEVICE)  # (10000, 28, 28), scaled like ToTensor
+test_y = test_set.targets.to(DEVICE)
 
 
 class Net(nn.Module):
@@ -38,13 +44,13 @@ class Net(nn.Module):
         return self.out(r_out[:, -1, :])
 
 
-net = Net()
+net = Net().to(DEVICE)
 optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
 loss_func = nn.CrossEntropyLoss()
 for epoch in range(1, MAX_EPOCHS + 1):
     for images, labels in loader:
-        output = net(images.view(-1, 28, 28))  # (64, 1, 28, 28) -> (64, 28, 28)
-        loss = loss_func(output, labels)
+        output = net(images.view(-1, 28, 28).to(DEVICE))  # (64, 1, 28, 28) -> (64, 28, 28)
+        loss = loss_func(output, labels.to(DEVICE))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -7,8 +7,9 @@ epochs and reports its accuracy on the same 10,000 images. Each run is timed by 
 The two alternate, so that a machine that slows down or speeds up during the benchmark affects
 both alike; the medians are compared.
 
-    python benchmarks/run_402.py            # 3 runs of each (a few minutes on 2 cores)
+    python benchmarks/run_402.py                # 3 runs of each on the CPU (minutes on 2 cores)
     python benchmarks/run_402.py --runs 5
+    python benchmarks/run_402.py --device cuda  # both recipes on the GPU
 """
 import argparse
 import os
@@ -21,10 +22,12 @@ from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-COMMANDS = {
-    "classic": [sys.executable, os.path.join(HERE, "classic_402.py")],
-    "402": [sys.executable, os.path.join(ROOT, "402_rnn_classifier.py"), "--no-plot"],
-}
+
+
+def commands(device):
+    return {"classic": [sys.executable, os.path.join(HERE, "classic_402.py"), device],
+            "402": [sys.executable, os.path.join(ROOT, "402_rnn_classifier.py"), "--no-plot",
+                    "--device", device]}
 
 
 def timed(command):
@@ -34,7 +37,8 @@ def timed(command):
         proc = subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%e %M", *command],
                               cwd=ROOT, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
-            sys.exit(f"run_402.py: error: {' '.join(command)} failed:\n{proc.stderr.strip()}")
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            sys.exit(f"run_402.py: error: {os.path.basename(command[1])} failed: {last}")
         wall_s, peak_kb = report.read().split()[-2:]
     lines = proc.stdout.strip().splitlines()
     values = dict(item.split("=") for item in lines[-1].split()[1:])
@@ -54,16 +58,18 @@ def cpu_name():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of each (%(default)s)")
+    parser.add_argument("--device", default="cpu", help="where both recipes run (%(default)s)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if not os.access("/usr/bin/time", os.X_OK):
         parser.error("needs GNU time at /usr/bin/time (Debian/Ubuntu: apt-get install time)")
 
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch {metadata.version('torch')}")
-    results = {name: [] for name in COMMANDS}
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; torch {metadata.version('torch')}; "
+          f"device {args.device}")
+    results = {name: [] for name in commands(args.device)}
     for run in range(1, args.runs + 1):
-        for name, command in COMMANDS.items():
+        for name, command in commands(args.device).items():
             wall_s, peak_mb, epochs, accuracy = timed(command)
             results[name].append((wall_s, peak_mb, epochs, accuracy))
             print(f"run {run}  {name:8s} wall {wall_s:6.2f} s  peak {peak_mb:6.0f} MB  "

@@ -1,4 +1,4 @@
-"""The Chinese notebooks: code from the scripts, text from notebooks/zh/*.md, numbers that match."""
+"""The Chinese notebooks: code from the scripts, text from notebooks/zh/*.md, the same numbers."""
 import importlib.util
 
 import jupytext

@@ -119,5 +119,6 @@ def test_the_lesson_is_shown_and_the_plumbing_folded(script):
     shown = sum(code_lines(c) for c in cells if c.cell_type == "code" and c not in folded)
     assert shown <= SHOWN_AT_MOST[script], shown
     # The results follow the lesson: the cell that runs it comes right after the plumbing.
-    run = next(i for i, c in enumerate(cells) if c.source == 'if __name__ == "__main__":\n    main()')
+    run_it = 'if __name__ == "__main__":\n    main()'
+    run = next(i for i, c in enumerate(cells) if c.source == run_it)
     assert cells[run - 2] is folded[-1] and cells[run - 1].source.startswith("## Run it")

@@ -167,11 +167,12 @@ def test_404_horizon_starts_from_true_inputs_then_feeds_on_itself():
     torch.manual_seed(0)
     model = m.RNN()
     errors = m.horizon(model, None, k=7, starts=4, n=30)
+    dt = math.pi / m.TIME_STEP  # time between two samples
     assert errors.shape == (4, 30) and np.isfinite(errors).all()
     # the first starting point reads exactly window 7: its forecast is next_step_and_forecast's
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=29)
     assert errors[0, 0] == pytest.approx((curves["prediction"][-1]
-                                          - np.sin(curves["t"][-1] + math.pi / m.TIME_STEP)) ** 2, rel=1e-5)
+                                          - np.sin(curves["t"][-1] + dt)) ** 2, rel=1e-5)
     np.testing.assert_allclose(errors[0, 1:], (curves["forecast"]
                                                - np.sin(curves["t_future"])) ** 2, rtol=1e-5)
 
