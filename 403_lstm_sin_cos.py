@@ -120,7 +120,7 @@ def train_step(model, optimizer, x, y, state):
     # Keep both halves' numbers, drop both halves' graphs.
     h, c = h.detach(), c.detach()
 
-    loss = nn.functional.mse_loss(prediction, y)
+    loss = nn.functional.mse_loss(prediction, y)  # a scalar: the mean over the window
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -176,8 +176,8 @@ def evaluate(model, state, first_window, windows=EVAL_WINDOWS, device="cpu", car
         if not carry:
             state = model.init_hidden(batch_size=1, device=device)
         steps_h, steps_c = [], []
-        for i in range(x.size(1)):                        # one sample at a time, x[:, i:i + 1]
-            _, state = model.lstm(x[:, i:i + 1], state)   # is (1, 1, 1)
+        for i in range(x.size(1)):                        # one sample at a time:
+            _, state = model.lstm(x[:, i:i + 1], state)   # x[:, i:i + 1] is (1, 1, 1)
             steps_h.append(state[0][-1, 0])               # top layer's h, (hidden,)
             steps_c.append(state[1][-1, 0])               # top layer's c, (hidden,)
         h_seq = torch.stack(steps_h)                      # (TIME_STEP, hidden), as r_out[0]
@@ -384,6 +384,7 @@ if __name__ == "__main__":
 # as `o * tanh(c)` must stay inside (-1, 1), while c runs from -1.74 to 2.42. The same units are
 # active in both, since h is read out of c; c is the one that is free to grow.
 
+# %% [markdown]
 # ## Things to try
 #
 # Each with what it gave here (CPU, seed 1):

@@ -95,7 +95,7 @@ def train_step(model, optimizer, x, y, h_state):
     # Keep the numbers, drop the graph: gradients stop at the start of this window.
     h_state = h_state.detach()
 
-    loss = nn.functional.mse_loss(prediction, y)
+    loss = nn.functional.mse_loss(prediction, y)  # a scalar: the mean over the window
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -157,7 +157,8 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu"):
     # The last prediction is the model's guess for the first sample after the window. From here
     # on the model sees only its own guesses, so its errors can add up; the state carries on.
     forecast = free_run(model, prediction[:, -1:, :], h_state, n)  # (n,)
-    t_future = t[-1] + (t[1] - t[0]) * np.arange(2, n + 2)  # (n,): the times the guesses are for
+    dt = math.pi / TIME_STEP                             # time between two samples
+    t_future = t[-1] + dt * np.arange(2, n + 2)          # (n,): the times the guesses are for
     forecast_mse = float(np.mean((forecast - np.sin(t_future)) ** 2))
     curves = {"t": t, "x": x.flatten().cpu().numpy(), "y": y.flatten().cpu().numpy(),
               "prediction": prediction.flatten().cpu().numpy(), "t_future": t_future,
@@ -364,6 +365,7 @@ if __name__ == "__main__":
 # of wandering further off; the error swings with the wave but does not pile up (seeds 2 and 3:
 # 5.3e-06 and 2.7e-06 over the first period, 6.6e-06 and 2.4e-06 over the second).
 
+# %% [markdown]
 # ## Things to try
 #
 # Each with what it gave here (CPU, seed 1):

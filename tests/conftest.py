@@ -39,6 +39,13 @@ def run(script, *args, cwd=None, env=None, timeout=300):
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def start(script, *args):
+    """Start a lesson as `python SCRIPT ARGS...`, its output captured as text; return the Popen."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def final_values(stdout):
     """The numbers on the `final:` line, which must be the last line on stdout."""
     last = stdout.strip().splitlines()[-1]

@@ -73,28 +73,25 @@ def run_with_short_settings(nb, script, cwd):
     return outputs
 
 
-# Each kernel costs seconds, so: 401 and 402 here, 404 as its Chinese notebook (the same code
-# cells, a test pins it), 403 pasted whole into one cell below.
-@pytest.mark.parametrize("script", ["401_rnn_regressor.py", "402_rnn_classifier.py"])
-def test_notebook_runs_in_a_kernel(script, tmp_path):
-    outputs = run_with_short_settings(notebook(script), script, tmp_path)
-    if script.startswith("401"):
-        assert "image/gif" in images(outputs)  # the training animation plays inline
+# Each kernel costs seconds, so: 402 in one; 401 in another, followed there by 403 pasted whole
+# into one cell and 404 run with %run; 404 also as its Chinese notebook (tests/test_chinese.py).
+def test_402_notebook_runs_in_a_kernel(tmp_path):
+    run_with_short_settings(notebook("402_rnn_classifier.py"), "402_rnn_classifier.py", tmp_path)
 
 
-def test_whole_script_in_one_cell_and_run_with_flags(tmp_path):
-    """A learner pastes 403 into one cell (no __file__, the kernel's own argv) and sets a
-    constant there, then uses %run with flags."""
+def test_401_notebook_then_a_whole_script_in_one_cell_then_flags(tmp_path):
+    """The 401 notebook; then a learner pastes 403 into one cell (no __file__, the kernel's own
+    argv) and sets a constant there; then %run with flags."""
+    nb = notebook("401_rnn_regressor.py")
     pasted = (ROOT / "403_lstm_sin_cos.py").read_text().replace("\nSTEPS = 300 ", "\nSTEPS = 20 ")
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(pasted),
-                nbformat.v4.new_code_cell(f"%run {ROOT / '404_rnn_next_step.py'} --steps 7 "
-                                          f"--no-plot")]
-    outputs = run_in_kernel(nb, tmp_path)
-    assert not [out for out in outputs if out.output_type == "error"]
-    pasted, with_flags = (printed(cell.outputs) for cell in nb.cells)
+    nb.cells += [nbformat.v4.new_code_cell(pasted),
+                 nbformat.v4.new_code_cell(f"%run {ROOT / '404_rnn_next_step.py'} --steps 7 "
+                                           f"--no-plot")]
+    outputs = run_with_short_settings(nb, "401_rnn_regressor.py", tmp_path)
+    assert "image/gif" in images(outputs)  # the training animation plays inline
+    pasted, with_flags = (printed(cell.outputs) for cell in nb.cells[-2:])
     assert "training: 20 steps" in pasted and "final: mse=" in pasted  # its constants
-    assert sorted(images(nb.cells[0].outputs)) == ["image/gif", "image/png", "image/png"]  # inline
+    assert sorted(images(nb.cells[-2].outputs)) == ["image/gif", "image/png", "image/png"]
     assert "training: 7 steps" in with_flags and "final: next_step_mse=" in with_flags
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import DEVICES, ROOT, final_values, run
+from conftest import DEVICES, ROOT, final_values, start
 
 # A few steps of each lesson, and what each one must draw.
 SHORT = {
@@ -22,19 +22,20 @@ SHORT = {
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("script", sorted(SHORT))
-def test_script_runs(script, device, tmp_path):
-    args, pictures, keys = SHORT[script]
-    out = tmp_path / "figures"
-    proc = run(script, *args, "--device", device, "--out", out)
-    assert proc.returncode == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    values = final_values(proc.stdout)
-    for key in keys + ["wall_s"]:
-        assert key in values and values[key] >= 0
-    stem = script[:-3]
-    for ending in pictures:
-        assert (out / f"{stem}{ending}").stat().st_size > 1000
+def test_every_script_runs(device, tmp_path):
+    """All four at once, as real processes (most of a short run is starting Python and torch)."""
+    procs = {script: start(script, *SHORT[script][0], "--device", device, "--out",
+                           tmp_path / script[:3]) for script in sorted(SHORT)}
+    for script, proc in procs.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, script + ": " + err
+        assert "Traceback" not in err, script
+        _, pictures, keys = SHORT[script]
+        values = final_values(out)
+        for key in keys + ["wall_s"]:
+            assert key in values and values[key] >= 0, (script, key)
+        for ending in pictures:
+            assert (tmp_path / script[:3] / f"{script[:-3]}{ending}").stat().st_size > 1000
 
 
 # Long enough that Ctrl-C always comes in the middle of training.
