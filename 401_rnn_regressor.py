@@ -290,7 +290,8 @@ def draw(history, carried, fresh, mse, mse_fresh):
 
 def parse_flags(argv=None):
     """Every UPPER_CASE constant above is a flag (STEPS: --steps) with its value as the default;
-    the flags given set their constants. Numbers must be more than 0, but SEED is any number."""
+    the flags given set their constants. Numbers must be more than 0 (0 too where the default
+    is 0), but SEED is any whole number. Then --device and --no-plot."""
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", description="401 - RNN regression: "
                                      "read sin(t), predict cos(t).")
     constants = {key: value for key, value in globals().items()
@@ -307,7 +308,8 @@ def parse_flags(argv=None):
     args = parser.parse_args(argv)
     for key, default in constants.items():
         value = getattr(args, key)
-        if not (isinstance(value, str) or key == "SEED" or 0 < value < math.inf):
+        if not (isinstance(value, str) or key == "SEED" or 0 < value < math.inf
+                or value == default == 0):
             parser.error(f"--{key.lower().replace('_', '-')}: must be more than 0, got {value}")
     found = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
     if args.device == "auto":

@@ -233,15 +233,19 @@ class DataError(Exception):
 
 
 def extracted_ok(path):
-    """True when an extracted MNIST file is as long as its header says: magic number 2051
-    (images, 28 x 28 bytes each after 16) or 2049 (labels, 1 byte each after 8), then a count."""
+    """True when an extracted MNIST file is whole: the magic number of its kind, 2051 (images,
+    28 x 28 bytes each after 16) or 2049 (labels, 1 byte each after 8), then a count of items
+    that gives the file's length."""
+    images = "images" in os.path.basename(path)
     try:
         with open(path, "rb") as f:
             magic, count = int.from_bytes(f.read(4), "big"), int.from_bytes(f.read(4), "big")
             size = os.fstat(f.fileno()).st_size
     except OSError:
         return False
-    return size == {2051: 16 + count * 28 * 28, 2049: 8 + count}.get(magic)
+    if magic != (2051 if images else 2049):
+        return False
+    return size == (16 + count * 28 * 28 if images else 8 + count)
 
 
 def prepare_mnist(root):
@@ -388,7 +392,7 @@ def draw_rows(by_row, rows_to_90, test_x, probabilities):
 def parse_flags(argv=None):
     """Every UPPER_CASE constant above is a flag (EPOCHS: --epochs) with its value as the
     default; the flags given set their constants. Numbers must be more than 0 (0 too where the
-    default is 0), but SEED is any number. Then --device, --save, --load and --no-plot."""
+    default is 0), but SEED is any whole number. Then --device, --save, --load and --no-plot."""
     parser = argparse.ArgumentParser(prog=f"{NAME}.py", description="402 - LSTM classifier: "
                                      "read an MNIST digit row by row.")
     constants = {key: value for key, value in globals().items()

@@ -1,4 +1,5 @@
 """The flags every lesson shares: each constant of the parameters cell is one, and --device."""
+import math
 import re
 
 import jupytext
@@ -54,11 +55,27 @@ def test_a_bad_value_is_one_clear_error(script, argv, says, capsys):
     assert says in err and err.strip().splitlines()[-1].startswith(f"{script}: error: ")
 
 
-def test_max_steps_zero_means_all_epochs():
+@pytest.mark.parametrize("script", LESSONS)
+def test_a_constant_added_at_the_top_is_a_flag_with_no_other_edit(script, monkeypatch):
+    m = load(script)
+    monkeypatch.setattr(m, "DROPOUT", 0.0, raising=False)  # a default of 0: 0 is allowed
+    m.parse_flags(["--no-plot"])
+    assert m.DROPOUT == 0.0
+    m.parse_flags(["--dropout", "0.25", "--no-plot"])
+    assert m.DROPOUT == 0.25
+
+
+@pytest.mark.parametrize("max_steps, steps", [(0, 6), (4, 4)])
+def test_max_steps_zero_means_all_epochs(max_steps, steps):
     m = load("402_rnn_classifier.py")
-    assert m.MAX_STEPS == 0
-    m.parse_flags(["--max-steps", "0", "--no-plot"])
-    assert m.MAX_STEPS == 0
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (300, 28, 28), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (300,))
+    lines = []
+    m.train(m.LSTMClassifier(hidden_size=8), (images, labels, images[:50], labels[:50]),
+            epochs=2, batch_size=100, max_steps=max_steps, log=lines.append)
+    assert lines[0].startswith(f"training: {steps} steps")  # 2 epochs of 3 batches, or fewer
+    assert lines[-1].startswith(f"epoch {math.ceil(steps / 3)}/2  step {steps}/{steps}")
 
 
 class FakeAccelerator:
