@@ -296,9 +296,11 @@ def parse_flags(argv=None):
                                      "read sin(t), predict cos(t).")
     constants = {key: value for key, value in globals().items()
                  if key.isupper() and key != "NAME" and isinstance(value, (int, float, str))}
-    for key, default in constants.items():
-        parser.add_argument("--" + key.lower().replace("_", "-"), dest=key, type=type(default),
-                            default=default, help=f"(default: {default!r})")
+    for key, default in constants.items():  # True/False: --name and --no-name
+        how = ({"action": argparse.BooleanOptionalAction} if isinstance(default, bool)
+               else {"type": type(default)})
+        parser.add_argument("--" + key.lower().replace("_", "-"), dest=key, default=default,
+                            help=f"(default: {default!r})", **how)
     parser.add_argument("--device", default="auto", help="auto (the accelerator PyTorch finds, "
                         "else the CPU), cpu, or an accelerator: cuda, mps, xpu...")
     parser.add_argument("--no-plot", action="store_true", help="skip the figures")
@@ -308,7 +310,7 @@ def parse_flags(argv=None):
     args = parser.parse_args(argv)
     for key, default in constants.items():
         value = getattr(args, key)
-        if not (isinstance(value, str) or key == "SEED" or 0 < value < math.inf
+        if not (isinstance(value, (str, bool)) or key == "SEED" or 0 < value < math.inf
                 or value == default == 0):
             parser.error(f"--{key.lower().replace('_', '-')}: must be more than 0, got {value}")
     found = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None

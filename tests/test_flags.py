@@ -65,6 +65,22 @@ def test_a_constant_added_at_the_top_is_a_flag_with_no_other_edit(script, monkey
     assert m.DROPOUT == 0.25
 
 
+@pytest.mark.parametrize("script", LESSONS)
+def test_a_true_or_false_constant_is_a_pair_of_switches(script, monkeypatch, capsys):
+    m = load(script)
+    monkeypatch.setattr(m, "CARRY", True, raising=False)
+    m.parse_flags(["--no-carry", "--no-plot"])
+    assert m.CARRY is False  # not bool("False"), which is True
+    m.parse_flags(["--carry", "--no-plot"])
+    assert m.CARRY is True
+    monkeypatch.setattr(m, "CARRY", False)
+    m.parse_flags(["--no-plot"])
+    assert m.CARRY is False
+    with pytest.raises(SystemExit):
+        m.main(["--help"])
+    assert "--carry, --no-carry" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("max_steps, steps", [(0, 6), (4, 4)])
 def test_max_steps_zero_means_all_epochs(max_steps, steps):
     m = load("402_rnn_classifier.py")
