@@ -297,10 +297,12 @@ def prepare_mnist(root):
 
 
 def find_data_dir():
-    """mnist/ beside this file, in the working folder, or one folder up (a notebook run from
-    notebooks/); where none has it, the working folder's mnist/, for torchvision to fill."""
+    """mnist/ beside this file, in the working folder, or one or two folders up (a notebook run
+    from notebooks/ or notebooks/zh/); where none has it, the working folder's mnist/, for
+    torchvision to fill."""
     here = os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() else os.getcwd()
-    for folder in (here, os.getcwd(), os.path.dirname(os.getcwd())):
+    up = os.path.dirname(os.getcwd())
+    for folder in (here, os.getcwd(), up, os.path.dirname(up)):
         if os.path.isdir(os.path.join(folder, "mnist", "MNIST", "raw")):
             return os.path.join(folder, "mnist")
     return os.path.join(os.getcwd(), "mnist")
@@ -477,10 +479,10 @@ def main(argv=None):
             print(f"figures: {os.path.join(OUT, NAME)}.png, _rows.png")
     except DataError as err:
         print(f"{NAME}.py: error: {err}", file=sys.stderr)
-        sys.exit(1)
+        raise SystemExit(1) from None
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
         print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
-        sys.exit(130)
+        raise SystemExit(130) from None  # from None: a notebook shows no chained traceback
     print(f"final: test_accuracy={accuracy:.4f} rows_to_90={rows_to_90} wall_s={wall_s:.2f}")
     return accuracy
 
@@ -489,8 +491,10 @@ def main(argv=None):
 # ## Run it
 #
 # From a terminal: `python 402_rnn_classifier.py` (flags as above). In a notebook, the next cell
-# runs the lesson with the constants of the parameters cell; `%run 402_rnn_classifier.py
-# --epochs 1` runs the file with flags instead.
+# runs the lesson with the constants of the parameters cell;
+# `%run 402_rnn_classifier.py --epochs 1` runs the file with flags instead. The path is from the
+# notebook's folder: `%run ../402_rnn_classifier.py` from `notebooks/`,
+# `%run ../../402_rnn_classifier.py` from `notebooks/zh/`.
 
 # %%
 if __name__ == "__main__":

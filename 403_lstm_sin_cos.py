@@ -348,7 +348,7 @@ def main(argv=None):
             print(f"figures: {os.path.join(OUT, NAME)}.png, _state.png, .gif")
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
         print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
-        sys.exit(130)
+        raise SystemExit(130) from None  # from None: a notebook shows no chained traceback
     print(f"final: mse={mse:.6f} mse_fresh_state={mse_fresh:.6f} wall_s={wall_s:.2f}")
     return mse
 
@@ -358,7 +358,9 @@ def main(argv=None):
 #
 # From a terminal: `python 403_lstm_sin_cos.py` (flags as above). In a notebook, the next cell
 # runs the lesson with the constants of the parameters cell; `%run 403_lstm_sin_cos.py --steps 50`
-# runs the file with flags instead.
+# runs the file with flags instead. The path is from the notebook's folder:
+# `%run ../403_lstm_sin_cos.py` from `notebooks/`, `%run ../../403_lstm_sin_cos.py` from
+# `notebooks/zh/`.
 
 # %%
 if __name__ == "__main__":

@@ -327,7 +327,7 @@ def main(argv=None):
               f"{errors[:, FORECAST:].mean():.1e} over steps {FORECAST + 1}-{errors.shape[1]}")
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
         print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
-        sys.exit(130)
+        raise SystemExit(130) from None  # from None: a notebook shows no chained traceback
     print(f"final: next_step_mse={next_step_mse:.6f} forecast_mse={forecast_mse:.6f} "
           f"wall_s={wall_s:.2f}")
     return next_step_mse, forecast_mse
@@ -337,8 +337,10 @@ def main(argv=None):
 # ## Run it
 #
 # From a terminal: `python 404_rnn_next_step.py` (flags as above). In a notebook, the next cell
-# runs the lesson with the constants of the parameters cell; `%run 404_rnn_next_step.py
-# --steps 400` runs the file with flags instead.
+# runs the lesson with the constants of the parameters cell;
+# `%run 404_rnn_next_step.py --steps 400` runs the file with flags instead. The path is from the
+# notebook's folder: `%run ../404_rnn_next_step.py` from `notebooks/`,
+# `%run ../../404_rnn_next_step.py` from `notebooks/zh/`.
 
 # %%
 if __name__ == "__main__":

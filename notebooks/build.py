@@ -5,9 +5,10 @@
     python notebooks/build.py zh                       # one language: en (notebooks/*.ipynb)
                                                        # or zh (notebooks/zh/*.ipynb)
 
-jupytext turns each script's `# %%` cells into a notebook; nbclient runs it in a Jupyter kernel,
-from notebooks/, with the lesson's defaults, and the notebook is written with its
-outputs (figures inline, the `final:` line). The scripts are the source: never edit a notebook
+jupytext turns each script's `# %%` cells into a notebook; nbclient runs it in a Jupyter kernel
+started in the notebook's own folder, as Jupyter starts it (so 402 must find mnist/ from there),
+with the lesson's defaults, and the notebook is written with its outputs (figures inline, the
+`final:` line). The scripts are the source: never edit a notebook
 by hand.
 
 The Chinese notebook has the script's code cells, taken here, and in place of each markdown cell
@@ -74,7 +75,7 @@ def build(script, language):
     folder = LANGUAGES[language]
     nb = notebook_of(script, language)
     NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": HERE}}).execute(env=kernel_env())
+                   resources={"metadata": {"path": folder}}).execute(env=kernel_env())
     path = os.path.join(folder, script.replace(".py", ".ipynb"))
     part = f"{path}.{os.getpid()}.part"
     nbformat.write(nb, part)

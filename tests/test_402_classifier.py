@@ -271,16 +271,19 @@ def test_a_download_that_is_not_the_original_is_refused(m, mirror, tmp_path):
     assert not [p.name for p in raw.iterdir() if ".part" in p.name]
 
 
-def test_mnist_is_found_beside_the_script_here_or_one_folder_up(m, tmp_path, monkeypatch):
+def test_mnist_is_found_beside_the_script_here_or_up_to_two_folders_up(m, tmp_path,
+                                                                       monkeypatch):
     assert m.find_data_dir() == str(ROOT / "mnist")  # run as a file: beside the script
     monkeypatch.delattr(m, "__file__")  # as in a notebook's kernel, where there is no __file__
     (tmp_path / "mnist" / "MNIST" / "raw").mkdir(parents=True)
-    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "zh").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     assert m.find_data_dir() == str(tmp_path / "mnist")      # in the working folder
     monkeypatch.chdir(tmp_path / "notebooks")
     assert m.find_data_dir() == str(tmp_path / "mnist")      # one folder up
-    elsewhere = tmp_path / "notebooks" / "colab"
+    monkeypatch.chdir(tmp_path / "notebooks" / "zh")
+    assert m.find_data_dir() == str(tmp_path / "mnist")      # two up: the Chinese notebooks
+    elsewhere = tmp_path / "notebooks" / "zh" / "colab"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     assert m.find_data_dir() == str(elsewhere / "mnist")     # none: here, for a download

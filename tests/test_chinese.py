@@ -71,6 +71,13 @@ def test_committed_chinese_notebook_shows_its_results(script):
     assert not [out for out in outputs if out.output_type == "error"]
 
 
-def test_a_chinese_notebook_runs_in_a_kernel(tmp_path):
-    run_with_short_settings(chinese_notebook("404_rnn_next_step.py"), "404_rnn_next_step.py",
-                            tmp_path)
+def test_a_chinese_notebook_runs_in_a_kernel_and_finds_mnist_two_folders_up(tmp_path):
+    """402 in Chinese, its kernel started in notebooks/zh/ as Jupyter starts it: with no DATA_DIR
+    set, the lesson must find mnist/ two folders up, not download it."""
+    (tmp_path / "mnist").symlink_to(ROOT / "mnist")
+    here = tmp_path / "notebooks" / "zh"
+    here.mkdir(parents=True)
+    outputs = run_with_short_settings(chinese_notebook("402_rnn_classifier.py"),
+                                      "402_rnn_classifier.py", here, settings="MAX_STEPS = 5")
+    assert "final: test_accuracy=" in printed(outputs)
+    assert not (here / "mnist").exists()  # nothing downloaded beside the notebook
