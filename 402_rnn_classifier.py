@@ -520,10 +520,11 @@ if __name__ == "__main__":
 # `r_out` holds h after every row, so the same Linear layer can be asked for a guess after row
 # k = 1, 2, ..., 28, for all 10,000 test images in one pass (`accuracy_by_row`). After row 28 it
 # is the test accuracy. Before that, with the default run on the CPU that gave 0.9837: 10 %
-# (chance) up to row 7, 19 % at row 14 (22 % on the other), 54 % at row 20 (50 %), 83 % at row 24, 92 % at row 25, 98 % from row 27 on. The small digits on
-# the right show a few test images as the LSTM has seen them after 7, 14, 21 and 28 rows, beside
-# the probability of its final answer after each row: it makes up its mind in the last few rows,
-# often well after a person could tell — the 2 is plain by row 21, the model says so at row 24.
+# (chance) up to row 7, 19 % at row 14 (22 % on the other CPU), 54 % at row 20 (50 % there), 83 %
+# at row 24, 92 % at row 25, 98 % from row 27 on. The small digits on the right show a few test
+# images as the LSTM has seen them after 7, 14, 21 and 28 rows, beside the probability of its
+# final answer after each row: it makes up its mind in the last few rows, often well after a
+# person could tell — the 2 is plain by row 21, the model says so at row 24.
 #
 # Two things keep the early guesses near chance. The top rows are blank: row 1 in all 10,000 test
 # images, rows 1-4 in 85 % of them, and blank rows look alike whatever the digit. And only the
