@@ -154,8 +154,7 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu"):
     prediction, h_state = model(x, h_state)              # (1, TIME_STEP, 1)
     next_step_mse = nn.functional.mse_loss(prediction, y).item()
 
-    # The last prediction is the model's guess for the first sample after the window. From here
-    # on the model sees only its own guesses, so its errors can add up; the state carries on.
+    # The last prediction, (1, 1, 1), is the first input of the forecast.
     forecast = free_run(model, prediction[:, -1:, :], h_state, n)  # (n,)
     dt = math.pi / TIME_STEP                             # time between two samples
     t_future = t[-1] + dt * np.arange(2, n + 2)          # (n,): the times the guesses are for
