@@ -103,8 +103,8 @@ def test_401_notebook_then_a_whole_script_in_one_cell_then_flags(tmp_path):
 
 
 # What a reader meets: the lesson unfolded, the plumbing folded, at most this much code shown.
-SHOWN_AT_MOST = {"401_rnn_regressor.py": 150, "402_rnn_classifier.py": 180,
-                 "403_lstm_sin_cos.py": 150, "404_rnn_next_step.py": 150}
+SHOWN_AT_MOST = {"401_rnn_regressor.py": 180, "402_rnn_classifier.py": 220,
+                 "403_lstm_sin_cos.py": 180, "404_rnn_next_step.py": 180}
 
 
 def code_lines(cell):

@@ -1,5 +1,6 @@
 """401, 403, 404: shapes, the carried-and-detached state, the learning targets, bad flags."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -15,8 +16,52 @@ def test_401_windows_follow_the_wave():
     t, x, y = m.window(3)
     assert x.shape == y.shape == (1, m.TIME_STEP, 1)  # (batch, time, feature)
     assert t[0] == pytest.approx(3 * math.pi) and t[-1] < 4 * math.pi
-    assert torch.allclose(x.flatten(), torch.sin(torch.from_numpy(t)))
-    assert torch.allclose(y.flatten(), torch.cos(torch.from_numpy(t)))
+    assert torch.allclose(x.flatten(), torch.sin(torch.from_numpy(t)).float())
+    assert torch.allclose(y.flatten(), torch.cos(torch.from_numpy(t)).float())
+    t_new, _, _ = m.window(3, offset=0.5)  # the test's points: halfway between the training's
+    np.testing.assert_allclose(t_new - t, 0.5 * math.pi / m.TIME_STEP)
+
+
+def phase_gap(times, others):
+    """The smallest distance, in time, between a point of `times` and one of `others`, both
+    taken around one period of the sine (mod 2*pi)."""
+    a, b = np.mod(times, 2 * math.pi)[:, None], np.mod(others, 2 * math.pi)[None, :]
+    gap = np.abs(a - b)
+    return float(np.minimum(gap, 2 * math.pi - gap).min())
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_the_test_reads_points_that_training_never_read(script, monkeypatch):
+    """The final: numbers come from samples at points of the wave that no training window held,
+    with the state training ended with carried in."""
+    m = load(script)
+    read = {"train": [], "test": []}
+    window, phase = m.window, ["train"]
+
+    def recorded(k, device="cpu", offset=0.0):
+        t, x, y = window(k, device, offset)
+        read[phase[0]].append(t)
+        return t, x, y
+
+    monkeypatch.setattr(m, "window", recorded)
+    torch.manual_seed(0)
+    model = m.LSTM() if script.startswith("403") else m.RNN()
+    state, _ = m.train(model, steps=4)  # windows 0-3: every point training ever reads
+    assert len(read["train"]) == 4
+    phase[0] = "test"
+    if script.startswith("404"):
+        _, _, curves = m.next_step_and_forecast(model, state, 4, n=60)
+        scored = np.concatenate([curves["t"], curves["t"] + math.pi / m.TIME_STEP,
+                                 curves["t_future"]])
+    else:
+        _, curves = m.evaluate(model, state, 4, windows=3)
+        scored = curves["t"]
+    dt = math.pi / m.TIME_STEP
+    trained = np.concatenate(read["train"])
+    assert phase_gap(scored, trained) > 0.49 * dt  # halfway between two training points
+    assert phase_gap(np.concatenate(read["test"]), trained) > 0.49 * dt  # the lead-in too
+    # what the check catches: the old test windows, further along at the training's points
+    assert phase_gap(window(4 + 3)[0], trained) < 1e-6
 
 
 def test_401_shapes_and_loop_equals_one_call():
@@ -92,6 +137,7 @@ def test_404_forecast_feeds_on_its_own_outputs():
     model.rnn.register_forward_hook(lambda mod, inputs, output: calls.append(inputs[0].clone()))
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=m.FORECAST)
     assert len(curves["forecast"]) == m.FORECAST
+    calls = calls[1:]  # the first call reads the lead-in window, which is not scored
     dt = math.pi / m.TIME_STEP  # time between two samples
     np.testing.assert_allclose(np.diff(curves["t_future"]), dt, rtol=1e-6)
     assert curves["t_future"][0] == pytest.approx(curves["t"][-1] + 2 * dt)
@@ -122,11 +168,18 @@ def test_same_seed_same_numbers():
 ])
 def test_default_run_meets_its_target(script, bounds, capsys):
     load(script).main(["--no-plot", "--device", "cpu"])
-    values = final_values(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    values = final_values(out)
     for key, bound in bounds.items():
         assert values[key] <= bound, f"{script}: {key}={values[key]} > {bound}"
     if "mse_fresh_state" in values:  # what the lesson shows: the carried state is worth 10x
         assert values["mse_fresh_state"] >= 10 * values["mse"], values
+    if script.startswith("404"):  # what the lesson shows: the forecast's phase slips, so its
+        # error keeps growing, period after period, and its cycle is not quite the sine's
+        line = next(x for x in out.splitlines() if x.startswith("horizon: "))
+        per_period = [float(v) for v in re.findall(r"(\S+) in period \d+", line)]
+        assert len(per_period) == 3 and per_period[0] < per_period[1] < per_period[2], line
+        assert " its own cycle 40.0" in line and "samples, the sine's 40" in line, line
 
 
 @pytest.mark.parametrize("script", ["401_rnn_regressor.py", "403_lstm_sin_cos.py"])
@@ -140,10 +193,10 @@ def test_fresh_state_evaluation_starts_every_window_from_zeros(script):
     mse_fresh, fresh = m.evaluate(model, state, 5, windows=3, carry=False)
     assert carried["h"].shape == fresh["h"].shape == (3 * m.TIME_STEP, m.HIDDEN_SIZE)
     assert mse_carried != mse_fresh
-    # from zeros, each window is what the model gives for that window alone
-    for i, k in enumerate(range(5, 8)):
+    # from zeros, each window is what the model gives for that window alone (after the lead-in)
+    for i, k in enumerate(range(6, 9)):
         alone, _ = m.evaluate(model, None if script.startswith("401") else model.init_hidden(),
-                              k, windows=1)
+                              k, windows=1, lead_in=0)
         assert alone == pytest.approx(float(np.mean(
             (fresh["prediction"][i * m.TIME_STEP:(i + 1) * m.TIME_STEP]
              - fresh["target"][i * m.TIME_STEP:(i + 1) * m.TIME_STEP]) ** 2)), rel=1e-5)
@@ -157,7 +210,7 @@ def test_403_step_by_step_state_is_the_one_call_state():
     model = m.LSTM()
     _, x, _ = m.window(3)
     r_out, (h, c) = model.lstm(x, model.init_hidden())
-    _, curves = m.evaluate(model, model.init_hidden(), 3, windows=1)
+    _, curves = m.evaluate(model, model.init_hidden(), 3, windows=1, offset=0.0, lead_in=0)
     np.testing.assert_allclose(curves["h"], r_out[0].detach().numpy(), atol=1e-6)
     np.testing.assert_allclose(curves["c"][-1], c[0, 0].detach().numpy(), atol=1e-6)
 
@@ -166,10 +219,11 @@ def test_404_horizon_starts_from_true_inputs_then_feeds_on_itself():
     m = load("404_rnn_next_step.py")
     torch.manual_seed(0)
     model = m.RNN()
-    errors = m.horizon(model, None, k=7, starts=4, n=30)
+    errors, forecasts = m.horizon(model, None, k=7, starts=4, n=30)
     dt = math.pi / m.TIME_STEP  # time between two samples
-    assert errors.shape == (4, 30) and np.isfinite(errors).all()
-    # the first starting point reads exactly window 7: its forecast is next_step_and_forecast's
+    assert errors.shape == forecasts.shape == (4, 30) and np.isfinite(errors).all()
+    # the first starting point reads exactly windows 7 and 8: its forecast is
+    # next_step_and_forecast's, which reads window 7 as its lead-in and scores window 8
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=29)
     assert errors[0, 0] == pytest.approx((curves["prediction"][-1]
                                           - np.sin(curves["t"][-1] + dt)) ** 2, rel=1e-5)
@@ -207,3 +261,45 @@ def test_bad_input_as_a_process_has_no_traceback(tmp_path):
         assert "Traceback" not in err, script
         assert err.strip().splitlines()[-1].startswith(f"{script}: error: --out ")
         assert out == "", script
+
+
+def test_401_rnn_by_hand_is_what_nn_rnn_computes():
+    m = load("401_rnn_regressor.py")
+    torch.manual_seed(0)
+    rnn = m.RNN(hidden_size=16).rnn
+    x = torch.randn(3, 12, 1)  # batch 3, 12 time steps
+    for h0 in (None, torch.randn(1, 3, 16)):
+        r_out, h_n = rnn(x, h0)
+        by_hand, h_by_hand = m.rnn_by_hand(rnn, x, h0)
+        assert by_hand.shape == r_out.shape and h_by_hand.shape == h_n.shape == (1, 3, 16)
+        torch.testing.assert_close(by_hand, r_out, atol=1e-6, rtol=0)
+        torch.testing.assert_close(h_by_hand, h_n, atol=1e-6, rtol=0)
+
+
+def test_403_lstm_by_hand_is_what_nn_lstm_computes():
+    m = load("403_lstm_sin_cos.py")
+    torch.manual_seed(0)
+    lstm = m.LSTM(hidden_size=16).lstm
+    x = torch.randn(3, 12, 1)
+    for state in (None, (torch.randn(1, 3, 16), torch.randn(1, 3, 16))):
+        r_out, (h_n, c_n) = lstm(x, state)
+        by_hand, (h, c) = m.lstm_by_hand(lstm, x, state)
+        assert h.shape == c.shape == (1, 3, 16)
+        for ours, theirs in ((by_hand, r_out), (h, h_n), (c, c_n)):
+            torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
+    # the gates are read in PyTorch's order: with the forget gate's bias at +50 and the input
+    # gate's at -50, c is kept and nothing is written, whatever the input
+    with torch.no_grad():
+        lstm.bias_ih_l0.zero_()
+        lstm.bias_ih_l0[:16] = -50.0
+        lstm.bias_ih_l0[16:32] = 50.0
+    c0 = torch.randn(1, 3, 16)
+    _, (_, c) = m.lstm_by_hand(lstm, x, (torch.zeros(1, 3, 16), c0))
+    torch.testing.assert_close(c, c0)
+
+
+def test_404_cycle_length_of_a_known_wave():
+    m = load("404_rnn_next_step.py")
+    n = np.arange(2000)
+    assert m.cycle_length(np.sin(2 * math.pi * n / 40.5 + 0.3)) == pytest.approx(40.5, abs=1e-3)
+    assert math.isnan(m.cycle_length(np.ones(50)))  # no crossing: no cycle to measure
