@@ -13,8 +13,8 @@
 # To continue a sequence where the last window stopped, the LSTM needs both. Here the pair is
 # made by hand, carried from window to window, and detached half by half.
 #
-# Run it with `python 403_lstm_sin_cos.py`, or run this notebook. After 5 to 15 s on a 2-core
-# CPU, most of it drawing the GIF, it prints `final: mse=0.00... mse_fresh_state=0.3...
+# Run it with `python 403_lstm_sin_cos.py`, or run this notebook. After 5 to 15 s on an idle
+# 2-core CPU, most of it drawing the GIF, it prints `final: mse=0.00... mse_fresh_state=0.29...
 # wall_s=...` (the target is mse <= 0.005) and saves its figures in `results/`.
 
 # %%
@@ -48,7 +48,8 @@ OUT = "results"      # folder for the figures
 # Window k holds TIME_STEP samples of sin over [kπ, (k+1)π) and the cos at the same samples, as
 # (batch=1, time=TIME_STEP, feature=1) tensors. The windows follow one another along the wave.
 # As in 401, window k + 2 holds the very samples of window k, so the test reads new points,
-# `offset=0.5`, each halfway between two points the training read.
+# `offset=0.5`, each halfway between two points the training read: new points of the same sine,
+# not a new signal.
 
 # %%
 def window(k, device="cpu", offset=0.0):
@@ -58,7 +59,7 @@ def window(k, device="cpu", offset=0.0):
     t: (TIME_STEP,) numpy array; x, y: (batch=1, time=TIME_STEP, feature=1) float tensors.
     """
     dt = math.pi / TIME_STEP                               # time between two samples
-    t = k * math.pi + dt * (np.arange(TIME_STEP) + offset)  # float64, so k * pi loses nothing
+    t = k * math.pi + dt * (np.arange(TIME_STEP) + offset)  # float64: exact to float32's eye
     x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, INPUT_SIZE).to(device)
     y = torch.from_numpy(np.cos(t).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     return t, x, y
@@ -108,9 +109,11 @@ class LSTM(nn.Module):
 #
 # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t,    h_t = o_t ⊙ tanh(c_t)
 #
-# (⊙ multiplies element by element.) c is only scaled by f and added to: no weight matrix and no
-# squashing stand between c_{t-1} and c_t, which is why c can grow past ±1 and why a gradient
-# can pass back along c for many steps while f stays near 1. `lstm_by_hand` computes this from
+# (⊙ multiplies element by element.) On the direct path from c_{t-1} to c_t, c is only scaled
+# by f and added to: no weight matrix and no squashing, so along it ∂c_t/∂c_{t-1} is just f_t.
+# That is why c can grow past ±1, and why a gradient can pass back along c for many steps while
+# f stays near 1. (c_{t-1} also reaches c_t the long way, through h_{t-1} and the gates; that
+# path has weight matrices and squashing on it, like a plain RNN's.) `lstm_by_hand` computes this from
 # the layer's own weights; a test pins that it returns what `nn.LSTM` returns, up to float
 # rounding.
 
@@ -134,7 +137,8 @@ def lstm_by_hand(lstm, x, state=None):
 # %% [markdown]
 # ## Carrying (h, c), and detaching both halves
 #
-# Both h and c hold the graph of every window before. Detach only one of them and the next
+# h and c come out of the LSTM attached to the graph of the window just run (and, were they
+# never detached, to the graphs of every window before). Detach only one of them and the next
 # `backward()` still runs back into the previous window's freed graph through the other ("Trying
 # to backward through the graph a second time"). Detaching both keeps the numbers — what the
 # network remembers — and drops the history: gradients flow through one window at a time
@@ -146,15 +150,16 @@ def lstm_by_hand(lstm, x, state=None):
 # 1. *The optimizer.* It used plain SGD with lr 0.001. The LSTM starts out predicting about 0, and
 #    steps that small barely move it: with everything else as in this file, SGD at 0.001 still
 #    sits at a loss of about 0.50 after 300 steps — the variance of cos, the loss of always
-#    saying 0. SGD moves each parameter by lr times its gradient, so a tiny gradient gives a tiny
-#    step. Adam divides each step by the running root mean square of that parameter's gradients,
-#    so a parameter moves by about lr whatever its gradient's size: five steps at lr 0.02 move
-#    it by 0.1 whether the gradient is 1e-4, 1 or 100, where SGD at 0.001 moves it by 5e-7, 5e-3
-#    and 0.5. That is how Adam leaves the plateau. lr 0.02 decaying to 0 moves fast first and
-#    settles at the end.
+#    saying 0. SGD moves each parameter by lr times its gradient, and here the gradients start
+#    between about 3e-4 and 6e-2, so lr 0.001 gives tiny steps; SGD at lr 0.05 learns (mse
+#    0.00025). Adam needs no such tuning: it divides the running mean of each parameter's
+#    gradients by their running root mean square, so while a gradient keeps its sign the
+#    parameter moves by about lr per step, whatever the gradient's size. Five steps at lr 0.02
+#    move it by 0.1 whether the gradient is 1e-4, 1 or 100, where SGD at 0.001 moves it by 5e-7,
+#    5e-3 and 0.5. lr 0.02 decaying to 0 moves fast first and settles at the end.
 # 2. *The data and the state.* It fed one fixed 10-point sequence, each time from a random state.
-#    Since sin -> cos needs to know whether the wave is rising or falling, that memory must come
-#    from the state. Trained like that, even with Adam, it fits its one sequence (loss about 0.01)
+#    Since sin -> cos needs to know whether the wave is rising or falling, the first samples of
+#    a sequence need that memory from the state. Trained like that, even with Adam, it fits its one sequence (loss about 0.01)
 #    but scores 0.1 to 0.5 on windows that continue along the wave from a carried state. Here the
 #    windows follow one another and (h, c) is carried over, as it is at test time.
 
@@ -199,9 +204,11 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
 # ## Testing on new points of the wave — with (h, c) carried, and without
 #
 # The model goes on along the wave from where training stopped, still carrying (h, c), on the new
-# points halfway between the training's. As in 401, the first window is read but not scored
-# (`lead_in=1`), since the jump of 1.5 dt onto the new points unsettles the state; the
-# EVAL_WINDOWS windows after it are scored. Then the same windows again with `carry=False`:
+# points halfway between the training's. As in 401, the first two windows are read but not
+# scored (`lead_in=2`): the step from the training's last point to the first halfway point is
+# 1.5 dt, not dt, and that jump sets the state wobbling for about a window. The EVAL_WINDOWS
+# windows after them are scored. A window is half a period, so these 10 windows hold 20 distinct
+# new points, each met five times along the wave. Then the same windows again with `carry=False`:
 # every window starts from a zero pair, as if it were a sequence of its own.
 #
 # `nn.LSTM` returns h at every step (`r_out`) but c only after the last one. To draw c as well,
@@ -212,7 +219,7 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
 # %%
 @torch.no_grad()
 def evaluate(model, state, first_window, windows=EVAL_WINDOWS, device="cpu", carry=True,
-             offset=0.5, lead_in=1):
+             offset=0.5, lead_in=2):
     """Run on windows of new points, `offset` of a sample step past the training's (0.5: halfway
     between two of them); return the mean mse and the curves (t, target, prediction, and the top
     layer's h and c at every step, each (time, hidden)).
@@ -259,6 +266,7 @@ def evaluate(model, state, first_window, windows=EVAL_WINDOWS, device="cpu", car
 # %% jupyter={"source_hidden": true} cellView="form"
 # @title Plumbing: figures, flags and main()
 import argparse
+import base64
 import os
 import sys
 import time
@@ -284,8 +292,12 @@ def save(fig, name, animation=None):
         if os.path.exists(part):
             os.remove(part)
     if animation and "inline" in plt.get_backend():  # a notebook plays the GIF itself
-        from IPython.display import Image, display
-        display(Image(filename=path))
+        from IPython.display import display
+        with open(path, "rb") as gif:
+            data = base64.b64encode(gif.read()).decode("ascii")
+        # image/gif for Jupyter; an <img> too, for nbconvert's HTML, which shows no image/gif
+        display({"image/gif": data, "text/html": f'<img src="data:image/gif;base64,{data}">'},
+                raw=True)
     else:
         plt.show()  # inline in a notebook, a window with a screen; nothing without one (Agg)
     plt.close(fig)
@@ -427,19 +439,20 @@ if __name__ == "__main__":
 #
 # The last line, `final: mse=... mse_fresh_state=... wall_s=...`, gives the mean squared error on
 # the 10 windows of new points with (h, c) carried (the target is 0.005 or less; the default run
-# gets 0.000004 on a 2-core Intel Xeon, and 0.000003 on the training's own points), then on the
-# same windows each started from a zero pair. The same seed on the same machine and build gives
+# gets 0.000003 on a 2-core Intel Xeon, as on the training's own points), then on the same
+# windows each started from a zero pair. The same seed on the same machine and build gives
 # the same numbers; another CPU or a GPU may move the small errors in their second digit.
 #
 # - **Left picture:** input sin (grey), target cos (red), prediction (dashed) on the test
 #   windows, the state carried across every boundary.
 # - **Right picture:** the loss of each training window.
-# - **The GIF:** the six most recent training windows at each step.
+# - **The GIF:** training at 30 steps spread over the run, each frame the six most recent
+#   windows with the predictions made as each was trained.
 #
 # ### What the state holds (`403_lstm_sin_cos_state.png`)
 #
-# Carried, `mse=0.000004`; from zeros at every window, `mse_fresh_state=0.294` (seeds 2 and 3:
-# 0.000124 against 0.435, 0.000118 against 0.380). The LSTM leans on its state even more than the
+# Carried, `mse=0.000003`; from zeros at every window, `mse_fresh_state=0.294` (seeds 2 and 3:
+# 0.000123 against 0.435, 0.000109 against 0.380). The LSTM leans on its state even more than the
 # RNN of 401 does: started from zeros, its squared error is 0.93 at the first sample of a window
 # and still 0.24 at the fifth and 0.026 at the eighth; the RNN had recovered by the fourth.
 #
@@ -458,4 +471,5 @@ if __name__ == "__main__":
 # - In `train_step`, detach only h (`h, c = h.detach(), c`): the second step stops with "Trying
 #   to backward through the graph a second time", through c.
 # - Replace Adam by `torch.optim.SGD(model.parameters(), lr=0.001)` and delete the scheduler: the
-#   model hardly moves from "always say 0", and the `mse` ends at 0.498, the first version's stall.
+#   model hardly moves from "always say 0", and the `mse` ends at 0.498, a stall like the first
+#   version's.

@@ -7,8 +7,9 @@
 # can the model go on alone, each of its predictions becoming its next input?
 #
 # As in 401, one sample is not enough: sin = 0.5 on the way up and on the way down, and the next
-# sample differs. The hidden state has to remember the direction, so it is carried from window
-# to window.
+# sample differs. The hidden state has to remember the direction; for the first samples of a
+# window that memory comes from the window before, so the state is carried from window to
+# window.
 #
 # Run it with `python 404_rnn_next_step.py`, or run this notebook. After 4 to 12 s on a 2-core
 # CPU it prints `final: next_step_mse=... forecast_mse=... wall_s=...` (the targets are
@@ -59,7 +60,7 @@ def window(k, device="cpu", offset=0.0):
     t: (TIME_STEP,) numpy array; x, y: (batch=1, time=TIME_STEP, feature=1) float tensors.
     """
     dt = math.pi / TIME_STEP                                # time between two samples
-    t = k * math.pi + dt * (np.arange(TIME_STEP) + offset)  # float64, so k * pi loses nothing
+    t = k * math.pi + dt * (np.arange(TIME_STEP) + offset)  # float64: exact to float32's eye
     x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, INPUT_SIZE).to(device)
     y = torch.from_numpy(np.sin(t + dt).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     return t, x, y
@@ -134,11 +135,11 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
 # ## Next step, then a forecast on its own outputs
 #
 # First the model reads a window of new points with the true samples as input and predicts the
-# next sample at each step (`next_step_mse`). The state training ended with is carried in, through
-# one window read first and not scored: the step from the training's last point to the first
-# halfway point is 1.5 dt, not dt, and it unsettles the state for a few samples. Then the true
-# inputs stop. The last prediction is the
-# model's guess for the first sample after the window; it goes in as the next input, a (1, 1, 1)
+# next sample at each step (`next_step_mse`). The state training ended with is carried in,
+# through two windows read first and not scored (`lead_in=2`): the step from the training's last
+# point to the first halfway point is 1.5 dt, not dt, and that jump sets the state wobbling for
+# about a window. Then the true inputs stop. The last prediction is the model's guess for the
+# first sample after the window; it goes in as the next input, a (1, 1, 1)
 # tensor, and its output as the one after that, FORECAST times. The state carries on all the
 # while. From here on the model sees only its own guesses, so any error feeds the next one
 # (`forecast_mse`, against the true sine).
@@ -154,16 +155,17 @@ def free_run(model, guess, h_state, n):
 
 
 @torch.no_grad()
-def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu", offset=0.5):
-    """(a) Next-step predictions on window k + 1 of new points, `offset` of a sample step past the
-    training's, with true inputs and the state carried in: window k, read first and not scored,
-    brings the state onto the new points. (b) Then n samples forecast with no true input: each
-    output is fed back as the next input.
+def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu", offset=0.5, lead_in=2):
+    """(a) Next-step predictions on window k + lead_in of new points, `offset` of a sample step
+    past the training's, with true inputs and the state carried in: windows k to
+    k + lead_in - 1, read first and not scored, bring the state onto the new points. (b) Then n
+    samples forecast with no true input: each output is fed back as the next input.
 
     Returns next_step_mse, forecast_mse and the curves for the figure.
     """
-    _, h_state = model(window(k, device, offset)[1], h_state)  # the lead-in window
-    t, x, y = window(k + 1, device, offset)
+    for j in range(k, k + lead_in):                      # the lead-in windows
+        _, h_state = model(window(j, device, offset)[1], h_state)
+    t, x, y = window(k + lead_in, device, offset)
     prediction, h_state = model(x, h_state)              # (1, TIME_STEP, 1)
     next_step_mse = nn.functional.mse_loss(prediction, y).item()
 
@@ -191,7 +193,8 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu", offset=0
 
 # %%
 @torch.no_grad()
-def horizon(model, h_state, k, starts=STARTS, n=PERIODS * 2 * TIME_STEP, device="cpu", offset=0.5):
+def horizon(model, h_state, k, starts=STARTS, n=PERIODS * 2 * TIME_STEP, device="cpu", offset=0.5,
+            lead_in=2):
     """Forecasts from `starts` points over one period of the new points that
     next_step_and_forecast reads, from window k on: each n steps ahead of its last true sample.
 
@@ -201,7 +204,7 @@ def horizon(model, h_state, k, starts=STARTS, n=PERIODS * 2 * TIME_STEP, device=
     period = 2 * TIME_STEP                                # samples in one period of the sine
     errors, forecasts = [], []
     for j in range(starts):
-        seen = 2 * TIME_STEP + j * period // starts       # true samples read before the forecast
+        seen = (lead_in + 1) * TIME_STEP + j * period // starts  # true samples read first
         t = k * math.pi + dt * (np.arange(seen) + offset)
         x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, seen, 1).to(device)
         prediction, h = model(x, h_state)                 # (1, seen, 1); h: the state after them
@@ -392,11 +395,10 @@ if __name__ == "__main__":
 # ## Reading the results
 #
 # The last line gives `next_step_mse` on a window of new points (target 5e-4 or less; the default
-# run gets 0.000008 on a 2-core Intel Xeon, against 0.000003 on the training's own points) and
-# `forecast_mse` over the 40 forecast samples, one period (target 0.02 or less; 0.000117). The
-# line before it, `horizon:`, sums up the horizon picture below. The same seed on the same
-# machine and build gives the same numbers; another CPU or a GPU may move the small errors in
-# their second digit.
+# run gets 0.000005 on a 2-core Intel Xeon, as on the training's own points) and `forecast_mse`
+# over the 40 forecast samples, one period (target 0.02 or less; 0.000128). The line before it,
+# `horizon:`, sums up the horizon picture below. The same seed on the same machine and build
+# gives the same numbers; another CPU or a GPU may move the small errors in their second digit.
 #
 # - **Top left:** the true inputs (dots) at their times t; the next sample each one leads to (red)
 #   and the prediction (dashed) are drawn one sample later, at the time they are about.
@@ -410,13 +412,13 @@ if __name__ == "__main__":
 # steps) on its own outputs. Left: the squared error at every step of the first two periods,
 # against the number of steps ahead of the last true sample; the thick line is the mean of the
 # eight. Right: the mean squared error over each period, out to the 25th. With the default run:
-# 5.8e-06 one step ahead, where the input was still true; 1.7e-04 over the whole first period,
-# 30 times as much, most of that rise in the first ten steps as the model's own small errors
-# become its inputs. Then the error keeps growing: 1.0e-03 in period 10, 5.9e-03 in period 25,
-# and 9.3e-02 in period 100 (a run of 4,000 steps).
+# 5.4e-06 one step ahead, where the input was still true; 1.7e-04 over the whole first period,
+# 32 times as much, most of that rise in the first ten steps as the model's own small errors
+# become its inputs. Then the error keeps growing: 1.1e-03 in period 10, 5.9e-03 in period 25,
+# and 9.3e-02 in period 100 (`--periods 100`).
 #
 # Why: the model has learned a cycle of its own, and it is almost the sine's. Its amplitude stays
-# right (after 200 periods the forecast still peaks at 0.994 and -1.003), but its period is
+# right (after 200 periods the forecast still peaks at 0.993 and -1.003), but its period is
 # 40.028 samples, not 40. So in every period the forecast falls 0.028 samples further behind the
 # sine: a phase slip of 2π × 0.028 / 40 ≈ 0.0044 radians a period, which adds up, period after
 # period. Two sines of the same size a phase φ apart differ by 1 - cos φ ≈ φ²/2 in mean square,
@@ -432,13 +434,13 @@ if __name__ == "__main__":
 #
 # Each with what it gave here (2-core Intel Xeon, seed 1):
 #
-# - `FORECAST = 200` (five periods of its own outputs): `forecast_mse=0.000210`, nearly twice the
-#   error over one period, as the phase begins to slip.
-# - `STEPS = 200` (`--steps 200`): `next_step_mse=0.000064` and `forecast_mse=0.015641`, both
-#   inside their targets. A next-step error 8 times the default's becomes a forecast error 130
-#   times the default's once the model feeds on its own outputs: 1.9e-02 over the first period,
-#   against the default's 1.7e-04. After that it grows slowly (2.1e-02 in period 10, 3.0e-02 in
-#   period 25): this model's cycle, 40.034 samples, is no better than the default's, and its
-#   error is already large from the first period on.
+# - `FORECAST = 200` (five periods of its own outputs): `forecast_mse=0.000132`, a little more
+#   than over one period, as the phase begins to slip.
+# - `STEPS = 200` (`--steps 200`): `next_step_mse=0.000268` and `forecast_mse=0.016868`, both
+#   inside their targets. A next-step error about 50 times the default's becomes a forecast
+#   error about 130 times the default's once the model feeds on its own outputs. In the horizon
+#   picture the first period's error is 2.0e-02, against the default's 1.7e-04; after that it
+#   grows slowly (2.1e-02 in period 10, 3.0e-02 in period 25). This model's cycle, 40.073 samples, slips faster than
+#   the default's, but its error is large from the first period on.
 # - `PERIODS = 100` (`--periods 100`): the horizon picture out to 100 periods, where the error
 #   reaches 9.3e-02.

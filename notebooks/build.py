@@ -30,7 +30,8 @@ ROOT = os.path.dirname(HERE)
 LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
            "404_rnn_next_step.py"]
 LANGUAGES = {"en": HERE, "zh": os.path.join(HERE, "zh")}
-KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+# As current ipykernel names its kernelspec, so that JupyterLab opens the notebook unchanged.
+KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 KEY_LINE = re.compile(r"^<!-- (.+) -->$", re.MULTILINE)
 # A figure as the text writes it: 0.9837, 2,600, 5e-4, 25, 1.8e-04.
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")

@@ -57,6 +57,10 @@ def test_committed_notebook_shows_its_results(script):
     assert "final: " in printed(outputs) and "image/png" in images(outputs)
     assert not [out for out in outputs if out.output_type == "error"]
     assert (ROOT / "notebooks" / script.replace(".py", ".ipynb")).stat().st_size < 1.5e6
+    # HTML exports show a GIF only as an <img>, and JupyterLab opens the notebook unchanged
+    gifs = [out for out in outputs if "image/gif" in out.get("data", {})]
+    assert all(out.data["text/html"].startswith('<img src="data:image/gif;base64,') for out in gifs)
+    assert notebook(script).metadata.kernelspec.display_name == "Python 3 (ipykernel)"
 
 
 def run_with_short_settings(nb, script, cwd, settings=None):
@@ -92,6 +96,8 @@ def test_401_notebook_then_a_whole_script_in_one_cell_then_flags(tmp_path):
                                            f"--no-plot")]
     outputs = run_with_short_settings(nb, "401_rnn_regressor.py", tmp_path)
     assert "image/gif" in images(outputs)  # the training animation plays inline
+    gif = next(out for out in outputs if "image/gif" in out.get("data", {}))
+    assert gif.data["text/html"] == f'<img src="data:image/gif;base64,{gif.data["image/gif"]}">'
     pasted, with_flags = (printed(cell.outputs) for cell in nb.cells[-2:])
     assert "training: 20 steps" in pasted and "final: mse=" in pasted  # its constants
     assert sorted(images(nb.cells[-2].outputs)) == ["image/gif", "image/png", "image/png"]

@@ -1,4 +1,5 @@
 """401, 403, 404: shapes, the carried-and-detached state, the learning targets, bad flags."""
+import inspect
 import math
 import re
 
@@ -137,7 +138,8 @@ def test_404_forecast_feeds_on_its_own_outputs():
     model.rnn.register_forward_hook(lambda mod, inputs, output: calls.append(inputs[0].clone()))
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=m.FORECAST)
     assert len(curves["forecast"]) == m.FORECAST
-    calls = calls[1:]  # the first call reads the lead-in window, which is not scored
+    lead_in = inspect.signature(m.next_step_and_forecast).parameters["lead_in"].default
+    calls = calls[lead_in:]  # the first calls read the lead-in windows, which are not scored
     dt = math.pi / m.TIME_STEP  # time between two samples
     np.testing.assert_allclose(np.diff(curves["t_future"]), dt, rtol=1e-6)
     assert curves["t_future"][0] == pytest.approx(curves["t"][-1] + 2 * dt)
@@ -194,7 +196,8 @@ def test_fresh_state_evaluation_starts_every_window_from_zeros(script):
     assert carried["h"].shape == fresh["h"].shape == (3 * m.TIME_STEP, m.HIDDEN_SIZE)
     assert mse_carried != mse_fresh
     # from zeros, each window is what the model gives for that window alone (after the lead-in)
-    for i, k in enumerate(range(6, 9)):
+    lead_in = inspect.signature(m.evaluate).parameters["lead_in"].default
+    for i, k in enumerate(range(5 + lead_in, 8 + lead_in)):
         alone, _ = m.evaluate(model, None if script.startswith("401") else model.init_hidden(),
                               k, windows=1, lead_in=0)
         assert alone == pytest.approx(float(np.mean(
@@ -222,8 +225,8 @@ def test_404_horizon_starts_from_true_inputs_then_feeds_on_itself():
     errors, forecasts = m.horizon(model, None, k=7, starts=4, n=30)
     dt = math.pi / m.TIME_STEP  # time between two samples
     assert errors.shape == forecasts.shape == (4, 30) and np.isfinite(errors).all()
-    # the first starting point reads exactly windows 7 and 8: its forecast is
-    # next_step_and_forecast's, which reads window 7 as its lead-in and scores window 8
+    # the first starting point reads the lead-in windows from window 7 and the window after
+    # them: its forecast is next_step_and_forecast's, which scores that window
     _, _, curves = m.next_step_and_forecast(model, None, k=7, n=29)
     assert errors[0, 0] == pytest.approx((curves["prediction"][-1]
                                           - np.sin(curves["t"][-1] + dt)) ** 2, rel=1e-5)
