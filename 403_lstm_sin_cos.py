@@ -213,8 +213,8 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
 #
 # `nn.LSTM` returns h at every step (`r_out`) but c only after the last one. To draw c as well,
 # `evaluate` feeds each window one sample at a time, carrying the pair from sample to sample. On
-# the CPU that gives the very numbers of one call on the whole window (a test pins it to 1e-6);
-# on a GPU, cuDNN's kernel for the whole sequence may differ in the last bits.
+# the CPU that gives the numbers of one call on the whole window, bit for bit here (the test
+# allows 1e-6); on a GPU, cuDNN's kernel for the whole sequence may differ in the last bits.
 
 # %%
 @torch.no_grad()
@@ -439,8 +439,8 @@ if __name__ == "__main__":
 #
 # The last line, `final: mse=... mse_fresh_state=... wall_s=...`, gives the mean squared error on
 # the 10 windows of new points with (h, c) carried (the target is 0.005 or less; the default run
-# gets 0.000003 on a 2-core Intel Xeon, as on the training's own points), then on the same
-# windows each started from a zero pair. The same seed on the same machine and build gives
+# gets 0.000003 on a 2-core Intel Xeon, the same as on the training's own points), then on the
+# same windows each started from a zero pair. The same seed on the same machine and build gives
 # the same numbers; another CPU or a GPU may move the small errors in their second digit.
 #
 # - **Left picture:** input sin (grey), target cos (red), prediction (dashed) on the test

@@ -440,7 +440,8 @@ if __name__ == "__main__":
 #   inside their targets. A next-step error about 50 times the default's becomes a forecast
 #   error about 130 times the default's once the model feeds on its own outputs. In the horizon
 #   picture the first period's error is 2.0e-02, against the default's 1.7e-04; after that it
-#   grows slowly (2.1e-02 in period 10, 3.0e-02 in period 25). This model's cycle, 40.073 samples, slips faster than
-#   the default's, but its error is large from the first period on.
+#   grows slowly (2.1e-02 in period 10, 3.0e-02 in period 25). Its cycle, 40.073 samples, slips
+#   faster than the default's, but its error is already large in the first period, so the slip
+#   adds comparatively little.
 # - `PERIODS = 100` (`--periods 100`): the horizon picture out to 100 periods, where the error
 #   reaches 9.3e-02.
