@@ -33,7 +33,6 @@ from torch import nn
 
 # %% tags=["parameters"]
 TIME_STEP = 10       # samples per window; window k covers [k*pi, (k+1)*pi)
-INPUT_SIZE = 1       # one feature per time step: sin(t)
 HIDDEN_SIZE = 32     # size of h and of c
 NUM_LAYERS = 1       # stacked LSTM layers
 STEPS = 300          # training steps, one window each
@@ -60,7 +59,7 @@ def window(k, device="cpu", offset=0.0):
     """
     dt = math.pi / TIME_STEP                               # time between two samples
     t = k * math.pi + dt * (np.arange(TIME_STEP) + offset)  # float64: exact to float32's eye
-    x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, INPUT_SIZE).to(device)
+    x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     y = torch.from_numpy(np.cos(t).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     return t, x, y
 
@@ -78,7 +77,7 @@ class LSTM(nn.Module):
     def __init__(self, hidden_size=HIDDEN_SIZE, num_layers=NUM_LAYERS):
         super().__init__()
         self.hidden_size, self.num_layers = hidden_size, num_layers
-        self.lstm = nn.LSTM(input_size=INPUT_SIZE, hidden_size=hidden_size, num_layers=num_layers,
+        self.lstm = nn.LSTM(input_size=1, hidden_size=hidden_size, num_layers=num_layers,
                             batch_first=True)  # batch_first: x is (batch, time, feature)
         self.out = nn.Linear(hidden_size, 1)
 
@@ -326,7 +325,8 @@ def draw(history, carried, fresh, mse, mse_fresh):
                      label=f"(h, c) carried (mse={mse:.1e})")
     axes["top"].plot(t, fresh["prediction"], ".:", color="darkorange",
                      label=f"zero (h, c) every window (mse={mse_fresh:.1e})")
-    axes["top"].vlines(t[::TIME_STEP], -1.6, 2.0, color="0.4", lw=0.8, ls="--")
+    axes["top"].vlines(t[::TIME_STEP] - math.pi / TIME_STEP / 2, -1.6, 2.0, color="0.4", lw=0.8,
+                       ls="--")  # between two windows' samples
     axes["top"].set(xlabel="t (dashed lines: window boundaries)", ylim=(-1.6, 2.0),
                     title="the same test windows, with the state carried and from zeros")
     axes["top"].legend(loc="upper center", ncol=3, fontsize=8)

@@ -31,7 +31,6 @@ from torch import nn
 
 # %% tags=["parameters"]
 TIME_STEP = 20       # samples per window; window k covers [k*pi, (k+1)*pi)
-INPUT_SIZE = 1       # one feature per time step: sin(t)
 HIDDEN_SIZE = 32     # size of the RNN's hidden state
 STEPS = 800          # training steps, one window each
 LR = 0.01            # Adam's learning rate at the start; it decays to 0 over STEPS (cosine)
@@ -61,7 +60,7 @@ def window(k, device="cpu", offset=0.0):
     """
     dt = math.pi / TIME_STEP                                # time between two samples
     t = k * math.pi + dt * (np.arange(TIME_STEP) + offset)  # float64: exact to float32's eye
-    x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, INPUT_SIZE).to(device)
+    x = torch.from_numpy(np.sin(t).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     y = torch.from_numpy(np.sin(t + dt).astype(np.float32)).view(1, TIME_STEP, 1).to(device)
     return t, x, y
 
@@ -78,7 +77,7 @@ def window(k, device="cpu", offset=0.0):
 class RNN(nn.Module):
     def __init__(self, hidden_size=HIDDEN_SIZE):
         super().__init__()
-        self.rnn = nn.RNN(input_size=INPUT_SIZE, hidden_size=hidden_size, num_layers=1,
+        self.rnn = nn.RNN(input_size=1, hidden_size=hidden_size, num_layers=1,
                           batch_first=True)  # batch_first: tensors are (batch, time, feature)
         self.out = nn.Linear(hidden_size, 1)
 
