@@ -113,9 +113,13 @@ def glossary_rules(text):
     return rules
 
 
+CODE_BLOCK = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
 def chinese_text(markdown):
-    """The prose a reader reads: no `<!-- KEY -->` lines, no inline code, where English belongs."""
-    return CODE_SPAN.sub(" ", build.KEY_LINE.sub("", markdown))
+    """The prose a reader reads: no `<!-- KEY -->` lines, no code (fenced or inline), where
+    English belongs."""
+    return CODE_SPAN.sub(" ", CODE_BLOCK.sub("", build.KEY_LINE.sub("", markdown)))
 
 
 def ruled_out(markdown, rules):
