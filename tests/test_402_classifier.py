@@ -62,29 +62,119 @@ def test_input_is_normalised_rows(m, mnist):
 
 def test_last_step_output_is_h_n_and_batches_start_from_zero(m):
     torch.manual_seed(0)
-    model = m.LSTMClassifier(hidden_size=32)
+    model = m.Classifier(hidden_size=32)
     x = torch.randn(5, 28, 28)
-    r_out, (h_n, c_n) = model.lstm(x)
+    r_out, (h_n, c_n) = model.rnn(x)
     assert r_out.shape == (5, 28, 32) and h_n.shape == c_n.shape == (1, 5, 32)
-    assert torch.equal(r_out[:, -1], h_n[-1])  # one layer: the last output is the last h
+    assert torch.equal(r_out[:, -1], h_n[-1])  # one direction, no padding: the last h
+    r_out, (h_n, _) = torch.nn.LSTM(28, 8, num_layers=2, batch_first=True)(x)
+    assert torch.equal(r_out[:, -1], h_n[-1])  # a stack too: r_out is the top layer's
+    r_out, (h_n, _) = torch.nn.LSTM(28, 8, bidirectional=True, batch_first=True)(x)
+    assert torch.equal(r_out[:, -1, :8], h_n[-2])  # the forward half is its last h...
+    assert not torch.allclose(r_out[:, -1, 8:], h_n[-1])  # ...the backward half is not
     scores = model(x)
     assert scores.shape == (5, 10)
     # a fresh zero state for every batch: nothing is carried between calls or between images
     assert torch.equal(model(x), scores)
     assert torch.allclose(model(x[2:3]), scores[2:3], atol=1e-6)
     zeros = torch.zeros(1, 5, 32)
-    assert torch.allclose(model.out(model.lstm(x, (zeros, zeros))[0][:, -1]), scores, atol=1e-6)
+    assert torch.allclose(model.out(model.rnn(x, (zeros, zeros))[0][:, -1]), scores, atol=1e-6)
 
 
-def test_forget_gate_starts_open(m):
-    model = m.LSTMClassifier(hidden_size=16)
-    forget = model.lstm.bias_ih_l0[16:32] + model.lstm.bias_hh_l0[16:32]
-    assert torch.equal(forget, torch.ones(16))
+@pytest.mark.parametrize("cell, gates", [("lstm", 4), ("gru", 3), ("rnn", 1)])
+def test_each_cell_gets_its_initialisation(m, cell, gates):
+    torch.manual_seed(0)
+    model = m.Classifier(hidden_size=16, cell=cell)
+    assert isinstance(model.rnn, m.CELLS[cell]) and model.rnn.weight_hh_l0.shape == (gates * 16, 16)
+    for gate in range(gates):  # orthogonal recurrent weights, gate by gate
+        w = model.rnn.weight_hh_l0[gate * 16:(gate + 1) * 16]
+        assert torch.allclose(w @ w.T, torch.eye(16), atol=1e-5)
+    keep = model.rnn.bias_ih_l0[16:32] + model.rnn.bias_hh_l0[16:32]  # LSTM's f, GRU's z
+    assert torch.equal(keep, torch.ones(16)) == (cell != "rnn")
+
+
+def test_a_bad_cell_is_one_clear_error(m, capsys):
+    err = error_of(m.main, ["--cell", "cnn", "--no-plot"], capsys).strip().splitlines()
+    assert err[-1] == "402_rnn_classifier.py: error: --cell cnn: must be one of lstm, gru, rnn"
+
+
+def digits_with_blank_tops(count=6):
+    """Random uint8 images whose first 0, 1, 2... rows are blank, and labels."""
+    torch.manual_seed(0)
+    images = torch.randint(1, 256, (count, 28, 28), dtype=torch.uint8)
+    for n in range(count):
+        images[n, :3 * n] = 0
+    return images, torch.randint(0, 10, (count,))
+
+
+def test_from_first_ink_moves_each_digit_up_and_pads_below(m):
+    images, _ = digits_with_blank_tops()
+    moved, lengths = m.from_first_ink(images)
+    assert lengths.tolist() == [28, 25, 22, 19, 16, 13]
+    for n, length in enumerate(lengths.tolist()):
+        assert torch.equal(moved[n, :length], images[n, 28 - length:])
+        assert not moved[n, length:].any()  # padding: blank rows
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_packed_reads_each_sequence_to_its_own_end(m, cell, monkeypatch):
+    monkeypatch.setattr(m, "PACKED", True)
+    images, labels = digits_with_blank_tops()
+    model = m.Classifier(hidden_size=16, cell=cell)
+    x, lengths = m.batch_input(images)
+    scores = model(x, lengths)  # packed: each sequence's own h_n[-1]
+    for n, length in enumerate(lengths.tolist()):
+        alone = model(m.to_input(images[n:n + 1, 28 - length:]))  # that sequence alone, unpadded
+        assert torch.allclose(scores[n], alone[0], atol=1e-5), n
+    # Read from the padded output after step 28 instead, every sequence shorter than 28 rows
+    # gets the same zero state and so the same answer: the Linear layer's bias.
+    biased = model.out.bias.argmax().item()
+    expected = ((labels[1:] == biased).sum() + (scores[0].argmax() == labels[0])) / len(labels)
+    assert m.accuracy_reading_padding(model, images, labels) == pytest.approx(expected.item())
+
+
+def test_guesses_by_row_when_packed_follow_the_image_rows(m, monkeypatch):
+    monkeypatch.setattr(m, "PACKED", True)
+    images, _ = digits_with_blank_tops()
+    model = m.Classifier(hidden_size=16)
+    guesses = m.guesses_by_row(model, images)  # (6, 28, 10)
+    nothing_read = model.out(torch.zeros(16)).softmax(dim=0)
+    assert torch.allclose(guesses[3, :9], nothing_read.expand(9, 10))  # rows 1-9 blank: no step
+    x, lengths = m.batch_input(images)
+    assert torch.allclose(guesses[:, -1], model(x, lengths).softmax(dim=1), atol=1e-5)
+
+
+def test_gradient_reaches_row_1_far_better_through_an_open_gate(m, mnist):
+    """At initialisation, on 200 test images: the LSTM passes far more of row 28's gradient back
+    to row 1 than the plain RNN, and the bias of 1 on the LSTM's f and on the GRU's z multiplies
+    their share many times."""
+    images, labels = mnist[2][:200], mnist[3][:200]
+    share = {}
+    for cell in ("lstm", "gru", "rnn", "lstm without the bias", "gru without the bias"):
+        torch.manual_seed(1)
+        model = m.Classifier(cell=cell.split()[0])
+        if cell.endswith("bias"):
+            with torch.no_grad():
+                model.rnn.bias_ih_l0[64:128] = 0.0
+        grads = m.gradient_by_row(model, images, labels)
+        assert grads.shape == (28,) and torch.isfinite(grads).all() and (grads > 0).all()
+        share[cell] = (grads[0] / grads[-1]).item()
+    assert share["lstm"] > 3 * share["rnn"], share
+    assert share["lstm"] > 100 * share["lstm without the bias"], share
+    assert share["gru"] > 10 * share["gru without the bias"], share
+
+
+def test_gru_and_packed_run_end_to_end(m, capsys):
+    m.main(["--cell", "gru", "--packed", "--max-steps", "5", "--no-plot", "--hidden-size", "16"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("final: test_accuracy=")
+    assert lines[-3].startswith("gradients: cell=gru row1/row28=")
+    assert lines[-2].startswith("packed: reading r_out[:, -1]")
 
 
 def test_a_few_hundred_steps_learn(m, mnist):
     torch.manual_seed(1)
-    model = m.LSTMClassifier()
+    model = m.Classifier()
     train_x, train_y, test_x, test_y = mnist
     m.train(model, (train_x, train_y, test_x[:1000], test_y[:1000]), max_steps=300,
             log=lambda line: None)
@@ -92,7 +182,7 @@ def test_a_few_hundred_steps_learn(m, mnist):
     assert predictions.shape == (1000,)
     assert accuracy > 0.90, accuracy
     # The guess after each row: after the last row it is the test accuracy; after the first
-    # rows (blank in nearly every image, and never trained) it is near chance.
+    # rows (blank in nearly every image, and never asked for a guess) it is near chance.
     by_row = m.accuracy_by_row(model, test_x[:1000], test_y[:1000])
     assert by_row.shape == (28,)
     assert by_row[-1].item() == pytest.approx(accuracy, abs=1e-6)
@@ -101,8 +191,9 @@ def test_a_few_hundred_steps_learn(m, mnist):
 
 def test_save_then_load_gives_the_same_accuracy(m, tmp_path, capsys):
     path = tmp_path / "lstm.pt"
-    trained = m.main(["--max-steps", "30", "--no-plot", "--hidden-size", "24", "--save", str(path)])
-    loaded = m.main(["--load", str(path), "--no-plot"])  # the hidden size comes from the file
+    trained = m.main(["--max-steps", "30", "--no-plot", "--hidden-size", "24", "--cell", "gru",
+                      "--save", str(path)])
+    loaded = m.main(["--load", str(path), "--no-plot"])  # the cell and size come from the file
     assert loaded == trained
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("final: test_accuracy=") and f"saved: {path}" in out

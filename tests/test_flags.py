@@ -30,7 +30,9 @@ def test_every_constant_of_the_parameters_cell_is_a_flag(script, capsys):
     shown = re.sub(r"\s+", " ", capsys.readouterr().out)  # argparse wraps long lines
     for name in names:
         flag = "--" + name.lower().replace("_", "-")
-        assert f"{flag} {name} (default: {getattr(m, name)!r})" in shown, flag
+        default = getattr(m, name)
+        usage = f"{flag}, --no-{flag[2:]}" if isinstance(default, bool) else f"{flag} {name}"
+        assert f"{usage} (default: {default!r})" in shown, flag
 
 
 @pytest.mark.parametrize("script", LESSONS)
@@ -88,7 +90,7 @@ def test_max_steps_zero_means_all_epochs(max_steps, steps):
     images = torch.randint(0, 256, (300, 28, 28), dtype=torch.uint8)
     labels = torch.randint(0, 10, (300,))
     lines = []
-    m.train(m.LSTMClassifier(hidden_size=8), (images, labels, images[:50], labels[:50]),
+    m.train(m.Classifier(hidden_size=8), (images, labels, images[:50], labels[:50]),
             epochs=2, batch_size=100, max_steps=max_steps, log=lines.append)
     assert lines[0].startswith(f"training: {steps} steps")  # 2 epochs of 3 batches, or fewer
     assert lines[-1].startswith(f"epoch {math.ceil(steps / 3)}/2  step {steps}/{steps}")

@@ -13,7 +13,8 @@ from conftest import DEVICES, ROOT, final_values, start
 SHORT = {
     "401_rnn_regressor.py": (["--steps", "5"], [".png", "_state.png", ".gif"],
                              ["mse", "mse_fresh_state"]),
-    "402_rnn_classifier.py": (["--max-steps", "5"], [".png", "_rows.png"], ["test_accuracy"]),
+    "402_rnn_classifier.py": (["--max-steps", "5"], [".png", "_rows.png", "_gradients.png"],
+                              ["test_accuracy"]),
     "403_lstm_sin_cos.py": (["--steps", "5"], [".png", "_state.png", ".gif"],
                             ["mse", "mse_fresh_state"]),
     "404_rnn_next_step.py": (["--steps", "5"], [".png", "_horizon.png"],
