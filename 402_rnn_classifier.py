@@ -44,7 +44,7 @@ INPUT_SIZE = 28      # pixels per row: the features at each of the 28 time steps
 MAX_STEPS = 0        # stop after this many training steps, for a quick look; 0: all EPOCHS
 CELL = "lstm"        # the recurrent layer: "lstm", "gru", or "rnn" (the plain tanh recurrence)
 PACKED = False       # True: read each digit from its first row with ink (lengths differ, packed)
-SEED = 1             # same seed on the same machine and build: the same numbers
+SEED = 1             # same seed, machine, build and thread count: the same numbers
 DATA_DIR = ""        # folder holding MNIST/raw/*.gz; "": the first mnist/ found beside this file,
                      # in the working folder, or one or two folders up
 OUT = "results"      # folder for the figures
@@ -84,7 +84,7 @@ def to_input(images):
     """(batch, 28, 28) uint8 pixels -> (batch, 28, 28) float32 with mean 0 and std 1.
 
     One vectorised operation per batch (about 0.05 ms for 128 images). Converting the whole set
-    to float up front would be no faster and would hold four times the bytes (188 MB, not 47 MB).
+    to float up front would be no faster and would hold four times the bytes (188 MB, not 47 MB, for the training set).
     """
     mean, std = 0.1307, 0.3081  # of MNIST's training pixels, scaled to [0, 1]
     return images.float().div_(255.0).sub_(mean).div_(std)
@@ -93,14 +93,15 @@ def to_input(images):
 # %% [markdown]
 # ## The model: an LSTM and a Linear layer on its last output
 #
-# At row t the LSTM reads x_t (the row's 28 pixels) and h_{t-1}, and computes four gates, in the
-# order PyTorch stacks their weights and biases:
+# At row t the LSTM reads x_t (the row's 28 pixels) and h_{t-1}, and computes four gate blocks,
+# stacked in PyTorch's weights and biases in the order i, f, g, o:
 #
 # - i (input), f (forget) and o (output): each σ(x_t Wᵀ + b + h_{t-1} Uᵀ + b'), with its own W, U,
 #   b and b'; the sigmoid σ puts them between 0 and 1, one number per unit of the state;
-# - g (the candidate): the same with tanh, between -1 and 1;
-# - c_t = f ⊙ c_{t-1} + i ⊙ g: c keeps the share f of what it held and adds what i lets in;
-# - h_t = o ⊙ tanh(c_t): what the layer shows, its output after row t.
+# - g (the candidate), third in the stack: the same with tanh, between -1 and 1.
+#
+# Then c_t = f ⊙ c_{t-1} + i ⊙ g (c keeps the share f of what it held and adds what i lets in),
+# and h_t = o ⊙ tanh(c_t), what the layer shows, its output after row t.
 #
 # (⊙: unit by unit. Lesson 403 writes them out in full and computes them by hand from the layer's
 # own weights.) `self.rnn(x)` returns `r_out`, h after every row, (batch, 28, hidden), and the
@@ -185,9 +186,10 @@ class Classifier(nn.Module):
 # gives the layer the real rows only: at each step it computes just the sequences still running,
 # so each sequence's final state `h_n[-1]` is its state after its own last row, and no padding is
 # ever read (`forward` above). The padded output `r_out` is another matter: unpacked with
-# `pad_packed_sequence`, it holds zeros after each sequence's end, so `r_out[:, -1]` is padding
-# for every sequence shorter than 28 rows. `accuracy_reading_padding` measures what reading it
-# would cost.
+# `pad_packed_sequence(..., total_length=28)`, it holds zeros after each sequence's end, so
+# `r_out[:, -1]` is padding for every sequence shorter than 28 rows. (Without `total_length` it
+# pads only to the batch's longest sequence, and `r_out[:, -1]` is then real output for the
+# sequences of that length.) `accuracy_reading_padding` measures what reading it would cost.
 
 # %%
 def from_first_ink(images):
@@ -316,11 +318,13 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=MA
 # Training can only teach the layer to use row t if the loss, computed after row 28, sends
 # gradient back to row t. `gradient_by_row` measures how much arrives: the norm of ∂loss/∂x_t,
 # the gradient at row t's 28 pixels, for each test image's own loss, averaged over the first
-# 2,000 test images. It is what training uses: the input weights' gradient from row t is built from
-# the same ∂loss/∂(gates at t), and ∂loss/∂x_t is those gates' gradient times W_ih. The run
-# measures it at initialisation and after training, prints row 1's and row 14's share of row 28's
-# in its `gradients:` line, and draws all 28 on a log scale (`402_rnn_classifier_gradients.png`).
-# It always feeds all 28 rows, unpacked, as the default run reads them.
+# 2,000 test images. ∂loss/∂x_t is the gradient that reaches the gates at row t, times W_ih: a
+# measure of what training gets from row t for the input weights (the recurrent weights' share
+# is also scaled by h_{t-1}, which is 0 at row 1). The run measures it at initialisation and
+# after training, prints row 1's and row 14's share of row 28's in its `gradients:` line, and
+# draws all 28 on a log scale (`402_rnn_classifier_gradients.png`). It always feeds all 28 rows,
+# unpacked, as the default run reads them; with `--packed` the model was trained on moved
+# images, so its line there measures it on a layout it never trained on.
 
 # %%
 def gradient_by_row(model, images, labels, batch_size=500):
@@ -707,29 +711,34 @@ if __name__ == "__main__":
 # |--------|---------------|------------|------------------------------------|-----------------|
 # | `lstm` | 0.9815        | 25         | 0.034 → 0.64                       | 0.098 → 1.2     |
 # | `gru`  | 0.9847        | 25         | 0.0060 → 0.45                      | 0.048 → 1.1     |
-# | `rnn`  | 0.8988        | none       | 0.0059 → 0.19                      | 0.045 → 0.50    |
+# | `rnn`  | 0.8988        | None       | 0.0059 → 0.19                      | 0.045 → 0.50    |
 #
 # **At initialisation**, the gradient shrinks from row 28 back to row 1 in every cell, and least in
-# the LSTM: row 1 gets 1/29 of row 28's, against about 1/170 in the plain RNN and the GRU. The
-# equations say why. Going back one row in the RNN multiplies the gradient by ∂h_t/∂h_{t-1} = diag(1
-# - h_t²) W_hh: orthogonal W_hh keeps its size, but every tanh' = 1 - h_t² < 1 takes a little off,
-# row after row. The LSTM's c has an additive path, c_t = f ⊙ c_{t-1} + i ⊙ g: along it, one row
-# back multiplies the gradient by f alone, with no weight matrix and no tanh' in between, and f is a
-# gate the network itself sets, up to 1 where something is worth keeping. (Other paths, through h
-# and the gates, add to it: the measured fall, 1/29 over 27 rows, is gentler than the f ≈ 0.713 of
-# initialisation alone would give, 0.713^27 ≈ 0.0001.) The gate's bias sets the rate: with the
-# forget-gate bias at 0 instead of 1 (f ≈ 0.5), row 1 got 0.00006 of row 28's gradient at
-# initialisation instead of 0.034, over 500 times less. The GRU has the same kind of path, h_t = (1
-# - z) ⊙ n + z ⊙ h_{t-1}, and the same holds: with z's bias at 0 (z ≈ σ(0) = 0.5) row 1 got 0.00009
-# of row 28's gradient at initialisation, with the bias at 1 (z ≈ 0.73) 0.0060, 66 times more, for
-# much the same accuracy after training (0.9843 without, 0.9847 with, same seed and machine).
+# the LSTM: row 1 gets 1/29 of row 28's, against about 1/170 in the plain RNN and the GRU. Going
+# back one row in the RNN multiplies the gradient by ∂h_t/∂h_{t-1} = diag(1 - h_t²) W_hh:
+# orthogonal W_hh keeps its size, but every tanh' = 1 - h_t² < 1 takes a little off, row after
+# row. The LSTM's c has an additive path, c_t = f ⊙ c_{t-1} + i ⊙ g: along it, one row back
+# multiplies the gradient by f alone, with no weight matrix and no tanh' in between. That path
+# alone is not what carries most of it here, though. In a copy of the cell written out by hand,
+# with h_{t-1} detached where it enters the gates so that only the c path is left, row 1 gets
+# 0.0005 of row 28's gradient at initialisation, less than the RNN's 0.006: f is 0.71 on average
+# at initialisation (from 0.11 to 0.98, unit by unit), and 27 factors of 0.71 make 0.0001. Most of the LSTM's 1/29 comes by paths that go back and forth between c and h:
+# from c_{t-1} through h_{t-1} into row t's gates and back into c. The forget gate scales every
+# path that passes through c, so its bias sets the rate: at 0 instead of 1 (f ≈ 0.5), row 1 got
+# 0.00006 of row 28's gradient at initialisation instead of 0.034, over 500 times less. The GRU
+# has the same kind of path, h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}; with z's bias at 0 (z ≈ 0.5) row 1
+# got 0.00009 of row 28's gradient at initialisation, at 1 (z ≈ 0.73) 0.0060, 66 times more, for
+# much the same accuracy after training (0.9851 with the bias at 0, 0.9847 at 1, same seed and
+# machine). The measure matters too: taken at the state h_t instead of the input x_t, the three
+# cells differ much less at initialisation (row 1 against row 28: 0.0079 in the LSTM, about
+# 0.006 in the GRU and the RNN).
 #
-# **After training** every cell sends row 1 a fifth of row 28's gradient or more. Here the plain
+# **After training** every cell sends row 1 about a fifth of row 28's gradient or more. Here the plain
 # RNN does better than its reputation: its gradient does not vanish over these 28 rows. Training
 # grew W_hh to make up for the tanh' factors: the trained W_hh stretches some directions by up to
 # 4.7 (36 of its 64 singular values are above 1, all were 1 at the start). Yet it is the one that
 # falls short, 0.899 against 0.98, and its guess after each row shows where: 6 to 17 % (about
-# chance) up to row 24, then 26 % at row 25, 50 % at row 26, 79 % at row 27, 90 % at row 28. It
+# chance) up to row 24, then 26 % at row 25, 50 % at row 26, 79 % at row 27, 89.9 % at row 28. It
 # decides from the last few rows. A gradient that reaches row 1 says the loss is sensitive to
 # row 1, not that the state keeps what row 1 said: every row rewrites all of the RNN's h through
 # W_hh and a tanh, so a stroke seen at row 10 has to survive 18 rewrites mixed with new rows,
@@ -743,7 +752,9 @@ if __name__ == "__main__":
 # output would have done. In the test set every digit has at least one blank row above it, so
 # every sequence is shorter than 28 rows and every `r_out[:, -1]` is padding, zeros; the
 # classifier then gives each image the same answer (a 7, from its bias), right for the 1,028
-# sevens: 0.1028. `h_n[-1]` is the state after each sequence's own last row.
+# sevens: 0.1028. `h_n[-1]` is the state after each sequence's own last row. The other common
+# slip, feeding the padded batch without packing it, lets the layer run on over the blank
+# padding rows: with the same trained weights that gives 0.919.
 #
 # The sequences average 23.2 rows of 28, so the packed layer computes 17 % fewer rows, yet it ran
 # slower. Back to back on the 2-core Intel Xeon, training took 18.5 s packed against 5.5 s for the

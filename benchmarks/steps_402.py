@@ -1,7 +1,7 @@
 """Two of 402's cost claims, measured on its own model in one process, back to back.
 
 1. Adam's step with fused=True against the default (on the CPU: one parameter at a time, about
-   ten element-wise operations each), after a real forward and backward, so that every
+   eight tensor operations each), after a real forward and backward, so that every
    parameter has a gradient.
 2. 100 batches of 64 images: loading them with the classic DataLoader + ToTensor, against the
    LSTM's forward, backward and optimizer step on the same batches.
