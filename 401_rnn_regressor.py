@@ -45,11 +45,11 @@ OUT = "results"      # folder for the figures
 # apart. The windows follow one another along the same wave, so the end of one window is where
 # the next begins.
 #
-# A window is half a period, so window k + 2 holds the samples of window k again (to within
-# float rounding): training reads the same 20 points of the wave 150 times over. A test on windows further along would test on
-# those points again. So the test below reads new points, `offset=0.5`: each halfway between two
-# points the training read. They are new points of the same sine, not a new signal; they ask
-# whether the network learned the wave or only its 20 samples.
+# A window is half a period, so window k + 2 holds the samples of window k again (to within float
+# rounding): training reads the same 20 points of the wave 150 times over. A test on windows further
+# along would test on those points again. So the test below reads new points, `offset=0.5`: each
+# halfway between two points the training read. They are new points of the same sine, not a new
+# signal; they ask whether the network learned the wave or only its 20 samples.
 #
 # PyTorch's recurrent layers take a batch of sequences as a 3-d tensor. With `batch_first=True`
 # its shape is **(batch, time, feature)**: here one sequence, TIME_STEP steps, one number (sin)
@@ -199,15 +199,14 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
 # %% [markdown]
 # ## Testing on new points of the wave — with the state carried, and without
 #
-# After training, the model goes on along the wave from window STEPS, the first one training
-# did not read, but on the new points:
-# every sample halfway between two that training read. The state training ended with is still
-# carried in. The first two windows are read but not scored (`lead_in=2`): the step from the
-# training's last point to the first halfway point is 1.5 dt, not dt, and that jump sets the
-# state wobbling for about a window. The EVAL_WINDOWS windows after them are scored; a window is
-# half a period, so they hold 20 distinct new points, each met five times along the wave. `torch.no_grad()` skips the graph
-# altogether, since nothing here is trained. (402 uses `torch.inference_mode()`, which skips a
-# little more bookkeeping; either does here.)
+# After training, the model goes on along the wave from window STEPS, the first one training did not
+# read, but on the new points: every sample halfway between two that training read. The state
+# training ended with is still carried in. The first two windows are read but not scored
+# (`lead_in=2`): the step from the training's last point to the first halfway point is 1.5 dt, not
+# dt, and that jump sets the state wobbling for about a window. The EVAL_WINDOWS windows after them
+# are scored; a window is half a period, so they hold 20 distinct new points, each met five times
+# along the wave. `torch.no_grad()` skips the graph altogether, since nothing here is trained. (402
+# uses `torch.inference_mode()`, which skips a little more bookkeeping; either does here.)
 #
 # To see what the carried state is worth, the same windows are run a second time with
 # `carry=False`: every window starts from a zero state, as if it were a sequence of its own.
@@ -255,15 +254,15 @@ def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu", c
 # the loss of window k has no gradient with respect to the inputs of window k - 1 (a test pins
 # it).
 #
-# `truncation_experiment` shows it on a task made for it. The input is random ±1, one long
-# stream in each of 16 rows, cut into windows of TIME_STEP = 10 steps; the target at every step
-# is the input `lag` steps back. The lesson's own `RNN` is trained by `train_step`, the state
-# carried and detached, for 300 windows (Adam, fixed lr 0.01), then tested on a new stream. It returns the accuracy of
-# the target's sign on two kinds of steps: those whose target lies in the same window (the last
-# 10 - lag steps of each window), and those whose target lies in an earlier window (the first
-# lag steps; all of them when lag >= 10). Chance is 0.5. Each run took 1.5 to 3 s on an idle
-# 2-core CPU, several times that on a busy one. In a notebook, call it in a cell below this one, e.g. `truncation_experiment(12, seed=2)`;
-# from a terminal:
+# `truncation_experiment` shows it on a task made for it. The input is random ±1, one long stream in
+# each of 16 rows, cut into windows of TIME_STEP = 10 steps; the target at every step is the input
+# `lag` steps back. The lesson's own `RNN` is trained by `train_step`, the state carried and
+# detached, for 300 windows (Adam, fixed lr 0.01), then tested on a new stream. It returns the
+# accuracy of the target's sign on two kinds of steps: those whose target lies in the same window
+# (the last 10 - lag steps of each window), and those whose target lies in an earlier window (the
+# first lag steps; all of them when lag >= 10). Chance is 0.5. Each run took 1.5 to 3 s on an idle
+# 2-core CPU, several times that on a busy one. In a notebook, call it in a cell below this one,
+# e.g. `truncation_experiment(12, seed=2)`; from a terminal:
 #
 # ```
 # python -c "import runpy; f = runpy.run_path('401_rnn_regressor.py')['truncation_experiment']
@@ -282,11 +281,11 @@ def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu", c
 # | 12  | (none)                    | 0.486, 0.488, 0.494         |
 # | 15  | (none)                    | 0.500, 0.505, 0.496         |
 #
-# - **A lag shorter than the window is learned, on both kinds of step.** The steps whose target
-#   is in an earlier window are right as often as the others, though no gradient ever linked
-#   their target to the input it copies. They need none: the weights learned, inside windows, to hold an input for `lag`
-#   steps; the same weights run at every step, and the carried state brings the last inputs
-#   across the boundary. Truncation limits how far back training looks, not how far back the
+# - **A lag shorter than the window is learned, on both kinds of step.** The steps whose target is
+#   in an earlier window are right as often as the others, though no gradient ever linked their
+#   target to the input it copies. They need none: the weights learned, inside windows, to hold an
+#   input for `lag` steps; the same weights run at every step, and the carried state brings the last
+#   inputs across the boundary. Truncation limits how far back training looks, not how far back the
 #   trained network can.
 # - **Lag 9 is learned slowly, if at all.** Only one step in ten has its target in its own
 #   window, nine steps back. With `steps=600` it gives 1.000, 0.787, 1.000 (same window) and

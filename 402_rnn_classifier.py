@@ -5,9 +5,9 @@
 # rows of 28 pixels, so the LSTM takes one row per time step, top to bottom, and after the 28th
 # row a Linear layer says which digit it was. Nothing here is built for images (no convolution):
 # everything the classifier knows about the digit has to pass through the LSTM's state, row after
-# row. An LSTM is a recurrent layer whose state is two tensors, h (its output) and c (its memory
-# cell), with gates that decide at every step what c keeps, adds and shows; lesson 403 looks at
-# the pair closely. The lesson then measures why the gates are there: how much of the training
+# row. An LSTM is a recurrent layer whose state is two tensors, h (its output) and c (its cell
+# state, its memory), with gates that decide at every step what c keeps, adds and shows; lesson 403 looks at
+# the pair closely. The lesson then measures what the gates are for: how much of the training
 # signal reaches the first rows, for the LSTM and for the plain RNN and the GRU (`CELL`), and
 # how to batch sequences of different lengths (`PACKED`).
 #
@@ -58,14 +58,14 @@ OUT = "results"      # folder for the figures
 # labels. (`.data` here is the dataset's attribute that replaced the old `train_data`; it is not
 # the deprecated `Tensor.data`.)
 #
-# The classic recipe wraps the set in a `DataLoader` with `ToTensor`, which turns every image into
-# a tensor again at every epoch, one image at a time in Python. On a CPU that is not free: for 100
+# The classic recipe wraps the set in a `DataLoader` with `ToTensor`, which turns every image into a
+# tensor again at every epoch, one image at a time in Python. On a CPU that is not free: for 100
 # batches of 64 on a 2-core Intel Xeon, loading took 0.22 s and the LSTM's forward, backward and
 # Adam step on them 0.40 s (one thread; `python benchmarks/steps_402.py --threads 1`): turning
-# images into tensors would add more than half again to the time the LSTM takes. MNIST is small, so this lesson keeps the
-# whole set as one tensor and slices whole batches out of it. A batch, (batch, 28, 28), is
-# already what the LSTM wants with `batch_first=True`: (batch, time = 28 rows, features = 28
-# pixels).
+# images into tensors would add more than half again to the time the LSTM takes. MNIST is small, so
+# this lesson keeps the whole set as one tensor and slices whole batches out of it. A batch, (batch,
+# 28, 28), is already what the LSTM wants with `batch_first=True`: (batch, time = 28 rows, features
+# = 28 pixels).
 
 # %%
 def load_mnist(root):
@@ -318,9 +318,9 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=MA
 # Training can only teach the layer to use row t if the loss, computed after row 28, sends
 # gradient back to row t. `gradient_by_row` measures how much arrives: the norm of ∂loss/∂x_t,
 # the gradient at row t's 28 pixels, for each test image's own loss, averaged over the first
-# 2,000 test images. ∂loss/∂x_t is the gradient that reaches the gates at row t, times W_ih: a
-# measure of what training gets from row t for the input weights (the recurrent weights' share
-# is also scaled by h_{t-1}, which is 0 at row 1). The run measures it at initialisation and
+# 2,000 test images. ∂loss/∂x_t is the gradient that reaches the layer at row t (its gates', for
+# the LSTM and the GRU), sent back through W_ih: a measure of what training gets from row t for
+# the input weights (the recurrent weights' share is also scaled by h_{t-1}, which is 0 at row 1). The run measures it at initialisation and
 # after training, prints row 1's and row 14's share of row 28's in its `gradients:` line, and
 # draws all 28 on a log scale (`402_rnn_classifier_gradients.png`). It always feeds all 28 rows,
 # unpacked, as the default run reads them; with `--packed` the model was trained on moved
@@ -715,34 +715,34 @@ if __name__ == "__main__":
 #
 # **At initialisation**, the gradient shrinks from row 28 back to row 1 in every cell, and least in
 # the LSTM: row 1 gets 1/29 of row 28's, against about 1/170 in the plain RNN and the GRU. Going
-# back one row in the RNN multiplies the gradient by ∂h_t/∂h_{t-1} = diag(1 - h_t²) W_hh:
-# orthogonal W_hh keeps its size, but every tanh' = 1 - h_t² < 1 takes a little off, row after
-# row. The LSTM's c has an additive path, c_t = f ⊙ c_{t-1} + i ⊙ g: along it, one row back
-# multiplies the gradient by f alone, with no weight matrix and no tanh' in between. That path
-# alone is not what carries most of it here, though. In a copy of the cell written out by hand,
-# with h_{t-1} detached where it enters the gates so that only the c path is left, row 1 gets
-# 0.0005 of row 28's gradient at initialisation, less than the RNN's 0.006: f is 0.71 on average
-# at initialisation (from 0.11 to 0.98, unit by unit), and 27 factors of 0.71 make 0.0001. Most of the LSTM's 1/29 comes by paths that go back and forth between c and h:
-# from c_{t-1} through h_{t-1} into row t's gates and back into c. The forget gate scales every
-# path that passes through c, so its bias sets the rate: at 0 instead of 1 (f ≈ 0.5), row 1 got
-# 0.00006 of row 28's gradient at initialisation instead of 0.034, over 500 times less. The GRU
-# has the same kind of path, h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}; with z's bias at 0 (z ≈ 0.5) row 1
-# got 0.00009 of row 28's gradient at initialisation, at 1 (z ≈ 0.73) 0.0060, 66 times more, for
-# much the same accuracy after training (0.9851 with the bias at 0, 0.9847 at 1, same seed and
-# machine). The measure matters too: taken at the state h_t instead of the input x_t, the three
-# cells differ much less at initialisation (row 1 against row 28: 0.0079 in the LSTM, about
-# 0.006 in the GRU and the RNN).
+# back one row in the RNN multiplies the gradient by ∂h_t/∂h_{t-1} = diag(1 - h_t²) W_hh: orthogonal
+# W_hh keeps its size, but every tanh' = 1 - h_t² < 1 takes a little off, row after row. The LSTM's
+# c has an additive path, c_t = f ⊙ c_{t-1} + i ⊙ g: along it, one row back multiplies the gradient
+# by f alone, with no weight matrix and no tanh' in between. That path alone is not what carries
+# most of it here, though. In a copy of the cell written out by hand, with h_{t-1} detached where it
+# enters the gates so that only the c path is left, row 1 gets 0.0005 of row 28's gradient at
+# initialisation, less than the RNN's 0.006: f is 0.71 on average at initialisation (from 0.11 to
+# 0.98, unit by unit), and 27 factors of 0.71 make 0.0001. Most of the LSTM's 1/29 comes by paths
+# that go back and forth between c and h: from c_{t-1} through h_{t-1} into row t's gates and back
+# into c. The forget gate scales every path that passes through c, so its bias sets the rate: at 0
+# instead of 1 (f ≈ 0.5), row 1 got 0.00006 of row 28's gradient at initialisation instead of 0.034,
+# over 500 times less. The GRU has the same kind of path, h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}; with z's
+# bias at 0 (z ≈ 0.5) row 1 got 0.00009 of row 28's gradient at initialisation, at 1 (z ≈ 0.73)
+# 0.0060, 66 times more, for much the same accuracy after training (0.9851 with the bias at 0,
+# 0.9847 at 1, same seed and machine). The measure matters too: taken at the state h_t instead of
+# the input x_t, the three cells differ much less at initialisation (row 1 against row 28: 0.0079 in
+# the LSTM, about 0.006 in the GRU and the RNN).
 #
-# **After training** every cell sends row 1 about a fifth of row 28's gradient or more. Here the plain
-# RNN does better than its reputation: its gradient does not vanish over these 28 rows. Training
-# grew W_hh to make up for the tanh' factors: the trained W_hh stretches some directions by up to
-# 4.7 (36 of its 64 singular values are above 1, all were 1 at the start). Yet it is the one that
-# falls short, 0.899 against 0.98, and its guess after each row shows where: 6 to 17 % (about
-# chance) up to row 24, then 26 % at row 25, 50 % at row 26, 79 % at row 27, 89.9 % at row 28. It
-# decides from the last few rows. A gradient that reaches row 1 says the loss is sensitive to
-# row 1, not that the state keeps what row 1 said: every row rewrites all of the RNN's h through
-# W_hh and a tanh, so a stroke seen at row 10 has to survive 18 rewrites mixed with new rows,
-# while the LSTM can hold it in c untouched (f ≈ 1, i ≈ 0) and the GRU in h (z ≈ 1).
+# **After training** every cell sends row 1 about a fifth of row 28's gradient or more. Here the
+# plain RNN does better than its reputation: its gradient does not vanish over these 28 rows.
+# Training grew W_hh to make up for the tanh' factors: the trained W_hh stretches some directions by
+# up to 4.7 (36 of its 64 singular values are above 1, all were 1 at the start). Yet it is the one
+# that falls short, 0.899 against 0.98, and its guess after each row shows where: 6 to 17 % (chance
+# is 10 %) up to row 24, then 26 % at row 25, 50 % at row 26, 79 % at row 27, 89.9 % at row 28. It
+# decides from the last few rows. A gradient that reaches row 1 says the loss is sensitive to row 1,
+# not that the state keeps what row 1 said: every row rewrites all of the RNN's h through W_hh and a
+# tanh, so a stroke seen at row 10 has to survive 18 rewrites mixed with new rows, while the LSTM
+# can hold it in c untouched (f ≈ 1, i ≈ 0) and the GRU in h (z ≈ 1).
 #
 # ### Digits of different lengths (`--packed`)
 #

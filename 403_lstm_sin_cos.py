@@ -108,13 +108,12 @@ class LSTM(nn.Module):
 #
 # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t,    h_t = o_t ⊙ tanh(c_t)
 #
-# (⊙ multiplies element by element.) On the direct path from c_{t-1} to c_t, c is only scaled
-# by f and added to: no weight matrix and no squashing, so along it ∂c_t/∂c_{t-1} is just f_t.
-# That is why c can grow past ±1, and why a gradient can pass back along c for many steps while
-# f stays near 1. (c_{t-1} also reaches c_t the long way, through h_{t-1} and the gates; that
-# path has weight matrices and squashing on it, like a plain RNN's.) `lstm_by_hand` computes this from
-# the layer's own weights; a test pins that it returns what `nn.LSTM` returns, up to float
-# rounding.
+# (⊙ multiplies element by element.) On the direct path from c_{t-1} to c_t, c is only scaled by f
+# and added to: no weight matrix and no squashing, so along it ∂c_t/∂c_{t-1} is just f_t. That is
+# why c can grow past ±1, and why a gradient can pass back along c for many steps while f stays
+# near 1. (c_{t-1} also reaches c_t the long way, through h_{t-1} and the gates; that path has
+# weight matrices and squashing on it, like a plain RNN's.) `lstm_by_hand` computes this from the layer's
+# own weights; a test pins that it returns what `nn.LSTM` returns, up to float rounding.
 
 # %%
 def lstm_by_hand(lstm, x, state=None):
@@ -157,10 +156,11 @@ def lstm_by_hand(lstm, x, state=None):
 #    move it by 0.1 whether the gradient is 1e-4, 1 or 100, where SGD at 0.001 moves it by 5e-7,
 #    5e-3 and 0.5. lr 0.02 decaying to 0 moves fast first and settles at the end.
 # 2. *The data and the state.* It fed one fixed 10-point sequence, each time from a random state.
-#    Since sin -> cos needs to know whether the wave is rising or falling, the first samples of
-#    a sequence need that memory from the state. Trained like that, even with Adam, it fits its one sequence (loss about 0.01)
-#    but scores 0.1 to 0.5 on windows that continue along the wave from a carried state. Here the
-#    windows follow one another and (h, c) is carried over, as it is at test time.
+#    Since sin -> cos needs to know whether the wave is rising or falling, the first samples of a
+#    sequence need that memory from the state. Trained like that, even with Adam, it fits its one
+#    sequence (loss about 0.01) but scores 0.1 to 0.5 on windows that continue along the wave from a
+#    carried state. Here the windows follow one another and (h, c) is carried over, as it is at test
+#    time.
 
 # %%
 def train_step(model, optimizer, x, y, state):
