@@ -386,8 +386,8 @@ def draw(history, carried, fresh, mse, mse_fresh):
     ax1.plot(t, np.sin(t), color="0.7", lw=1, label="input sin(t)")
     ax1.plot(t, carried["target"], "r-", lw=2, label="target cos(t)")
     ax1.plot(t, carried["prediction"], "b--", lw=2, label="prediction")
-    ax1.set(title=f"{EVAL_WINDOWS} windows of new points, state carried (mse={mse:.1e})", xlabel="t",
-            ylim=(-1.2, 1.6))
+    ax1.set(title=f"{EVAL_WINDOWS} windows of new points, state carried (mse={mse:.1e})",
+            xlabel="t", ylim=(-1.2, 1.6))
     ax1.legend(loc="upper center", ncol=3, fontsize=8)
     ax2.semilogy(range(1, steps + 1), history["loss"])
     ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse")

@@ -2,14 +2,14 @@
 # # 402 · An LSTM reads a handwritten digit, one row at a time
 #
 # A recurrent network reads sequences, and an image can be read as one: a 28x28 MNIST digit is 28
-# rows of 28 pixels, so the LSTM takes one row per time step, top to bottom, and after the 28th
-# row a Linear layer says which digit it was. Nothing here is built for images (no convolution):
+# rows of 28 pixels, so the LSTM takes one row per time step, top to bottom, and after the 28th row
+# a Linear layer says which digit it was. Nothing here is built for images (no convolution):
 # everything the classifier knows about the digit has to pass through the LSTM's state, row after
 # row. An LSTM is a recurrent layer whose state is two tensors, h (its output) and c (its cell
-# state, its memory), with gates that decide at every step what c keeps, adds and shows; lesson 403 looks at
-# the pair closely. The lesson then measures what the gates are for: how much of the training
-# signal reaches the first rows, for the LSTM and for the plain RNN and the GRU (`CELL`), and
-# how to batch sequences of different lengths (`PACKED`).
+# state, its memory), with gates that decide at every step what c keeps, adds and shows; lesson 403
+# looks at the pair closely. The lesson then measures what the gates are for: how much of the
+# training signal reaches the first rows, for the LSTM and for the plain RNN and the GRU (`CELL`),
+# and how to batch sequences of different lengths (`PACKED`).
 #
 # Unlike 401, 403 and 404, the sequences here are independent: each image starts from a **fresh
 # zero state**, and nothing is carried from one image, or one batch, to the next.
@@ -40,7 +40,6 @@ BATCH_SIZE = 128     # images per step
 LR = 0.01            # Adam's learning rate at the start; it decays linearly to 0 over the run
 HIDDEN_SIZE = 64     # size of the state h (and of the LSTM's c)
 CLIP = 1.0           # largest gradient norm allowed per step (keeps early LSTM steps sane)
-INPUT_SIZE = 28      # pixels per row: the features at each of the 28 time steps (rows)
 MAX_STEPS = 0        # stop after this many training steps, for a quick look; 0: all EPOCHS
 CELL = "lstm"        # the recurrent layer: "lstm", "gru", or "rnn" (the plain tanh recurrence)
 PACKED = False       # True: read each digit from its first row with ink (lengths differ, packed)
@@ -84,7 +83,8 @@ def to_input(images):
     """(batch, 28, 28) uint8 pixels -> (batch, 28, 28) float32 with mean 0 and std 1.
 
     One vectorised operation per batch (about 0.05 ms for 128 images). Converting the whole set
-    to float up front would be no faster and would hold four times the bytes (188 MB, not 47 MB, for the training set).
+    to float up front would be no faster and would hold four times the bytes (for the training
+    set, 188 MB, not 47 MB).
     """
     mean, std = 0.1307, 0.3081  # of MNIST's training pixels, scaled to [0, 1]
     return images.float().div_(255.0).sub_(mean).div_(std)
@@ -143,7 +143,7 @@ CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # CELL's choices
 class Classifier(nn.Module):
     def __init__(self, hidden_size=HIDDEN_SIZE, cell=CELL):
         super().__init__()
-        self.rnn = CELLS[cell](input_size=INPUT_SIZE, hidden_size=hidden_size, num_layers=1,
+        self.rnn = CELLS[cell](input_size=28, hidden_size=hidden_size, num_layers=1,  # 28 pixels
                                batch_first=True)  # batch_first: x is (batch, time, feature)
         self.out = nn.Linear(hidden_size, 10)
         # PyTorch stacks the weights and biases by gate, hidden_size rows each: LSTM (i, f, g, o),
@@ -315,16 +315,16 @@ def train(model, data, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, max_steps=MA
 # %% [markdown]
 # ## How much gradient reaches each row
 #
-# Training can only teach the layer to use row t if the loss, computed after row 28, sends
-# gradient back to row t. `gradient_by_row` measures how much arrives: the norm of ∂loss/∂x_t,
-# the gradient at row t's 28 pixels, for each test image's own loss, averaged over the first
-# 2,000 test images. ∂loss/∂x_t is the gradient that reaches the layer at row t (its gates', for
-# the LSTM and the GRU), sent back through W_ih: a measure of what training gets from row t for
-# the input weights (the recurrent weights' share is also scaled by h_{t-1}, which is 0 at row 1). The run measures it at initialisation and
-# after training, prints row 1's and row 14's share of row 28's in its `gradients:` line, and
-# draws all 28 on a log scale (`402_rnn_classifier_gradients.png`). It always feeds all 28 rows,
-# unpacked, as the default run reads them; with `--packed` the model was trained on moved
-# images, so its line there measures it on a layout it never trained on.
+# Training can only teach the layer to use row t if the loss, computed after row 28, sends gradient
+# back to row t. `gradient_by_row` measures how much arrives: the norm of ∂loss/∂x_t, the gradient
+# at row t's 28 pixels, for each test image's own loss, averaged over the first 2,000 test images.
+# ∂loss/∂x_t is the gradient that reaches the layer at row t (its gates', for the LSTM and the GRU),
+# sent back through W_ih: a measure of what training gets from row t for the input weights (the
+# recurrent weights' share is also scaled by h_{t-1}, which is 0 at row 1). The run measures it at
+# initialisation and after training, prints row 1's and row 14's share of row 28's in its
+# `gradients:` line, and draws all 28 on a log scale (`402_rnn_classifier_gradients.png`). It always
+# feeds all 28 rows, unpacked, as the default run reads them; with `--packed` the model was trained
+# on moved images, so its line there measures it on a layout it never trained on.
 
 # %%
 def gradient_by_row(model, images, labels, batch_size=500):

@@ -112,8 +112,8 @@ class LSTM(nn.Module):
 # and added to: no weight matrix and no squashing, so along it ∂c_t/∂c_{t-1} is just f_t. That is
 # why c can grow past ±1, and why a gradient can pass back along c for many steps while f stays
 # near 1. (c_{t-1} also reaches c_t the long way, through h_{t-1} and the gates; that path has
-# weight matrices and squashing on it, like a plain RNN's.) `lstm_by_hand` computes this from the layer's
-# own weights; a test pins that it returns what `nn.LSTM` returns, up to float rounding.
+# weight matrices and squashing on it, like a plain RNN's.) `lstm_by_hand` computes this from the
+# layer's own weights; a test pins that it returns what `nn.LSTM` returns, up to float rounding.
 
 # %%
 def lstm_by_hand(lstm, x, state=None):
@@ -309,8 +309,8 @@ def draw(history, carried, fresh, mse, mse_fresh):
     ax1.plot(t, np.sin(t), color="0.7", lw=1, label="input sin(t)")
     ax1.plot(t, carried["target"], "r-", lw=2, label="target cos(t)")
     ax1.plot(t, carried["prediction"], "b--", lw=2, label="prediction")
-    ax1.set(title=f"{EVAL_WINDOWS} windows of new points, state carried (mse={mse:.1e})", xlabel="t",
-            ylim=(-1.2, 1.6))
+    ax1.set(title=f"{EVAL_WINDOWS} windows of new points, state carried (mse={mse:.1e})",
+            xlabel="t", ylim=(-1.2, 1.6))
     ax1.legend(loc="upper center", ncol=3, fontsize=8)
     ax2.semilogy(range(1, steps + 1), history["loss"])
     ax2.set(title="training loss (one window per step)", xlabel="step", ylabel="mse")
