@@ -305,31 +305,32 @@ def evaluate(model, h_state, first_window, windows=EVAL_WINDOWS, device="cpu", c
 # updated after every window instead of once per pass.
 
 # %%
-def truncation_experiment(lag, window=TIME_STEP, steps=300, batch=16, seed=1):
+def truncation_experiment(lag, size=TIME_STEP, steps=300, batch=16, seed=1):
     """Inputs: random ±1, a long stream in each of `batch` rows; the target at every step is the
-    input `lag` steps back. Train on window after window with train_step (state carried and
-    detached), then test on a new stream. Returns the accuracy of the target's sign on the steps
-    whose target is in the same window (nan if none) and on those whose target is in an earlier one.
+    input `lag` steps back. Train on window after window of `size` steps with train_step (state
+    carried and detached), then test on a new stream. Returns the accuracy of the target's sign on
+    the steps whose target is in the same window (nan if none) and on those whose target is in an
+    earlier one.
     """
     torch.manual_seed(seed)
     model = RNN()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 
-    def stream(windows):  # x: (batch, windows * window, 1); y[:, t] = x[:, t - lag]
-        s = torch.randint(0, 2, (batch, windows * window + lag, 1)) * 2.0 - 1
+    def stream(windows):  # x: (batch, windows * size, 1); y[:, t] = x[:, t - lag]
+        s = torch.randint(0, 2, (batch, windows * size + lag, 1)) * 2.0 - 1
         return s[:, lag:], s[:, :s.size(1) - lag]
 
     x, y = stream(steps)
     h_state = None  # zeros for the first window, then carried
     for k in range(steps):
-        part = slice(k * window, (k + 1) * window)
+        part = slice(k * size, (k + 1) * size)
         _, h_state, _ = train_step(model, optimizer, x[:, part], y[:, part], h_state)
 
     x, y = stream(50)
     with torch.no_grad():  # no training: one call over the stream carries the state throughout
-        right = model(x, None)[0].sign() == y                  # (batch, 50 * window, 1)
-    right = right[:, window * (lag // window + 1):, 0]  # not scored: targets before the stream
-    inside = torch.arange(right.size(1)) % window >= lag       # target in the same window
+        right = model(x, None)[0].sign() == y                  # (batch, 50 * size, 1)
+    right = right[:, size * (lag // size + 1):, 0]  # not scored: targets before the stream
+    inside = torch.arange(right.size(1)) % size >= lag       # target in the same window
     return right[:, inside].float().mean().item(), right[:, ~inside].float().mean().item()
 
 

@@ -364,7 +364,7 @@ def main(argv=None):
         if not args.no_plot:
             draw(losses, curves, next_step_mse, forecast_mse, errors, cycle)
             print(f"figures: {os.path.join(OUT, NAME)}.png, _horizon.png")
-        per_period = errors.mean(axis=0)[:PERIODS * 2 * TIME_STEP].reshape(PERIODS, -1).mean(1)
+        per_period = errors.mean(axis=0).reshape(PERIODS, -1).mean(axis=1)  # (PERIODS,)
         said = ", ".join(f"{per_period[p - 1]:.1e} in period {p}" for p in sorted({1, 10, PERIODS})
                          if p <= PERIODS)
         print(f"horizon: mean squared error {errors[:, 0].mean():.1e} one step ahead, {said}; "
