@@ -1,6 +1,6 @@
 """Make the notebooks from the lesson scripts, and run them so that they show their results.
 
-    python notebooks/build.py                          # all four lessons, in English and Chinese
+    python notebooks/build.py                          # every lesson, in English and Chinese
     python notebooks/build.py 401_rnn_regressor.py     # one lesson, both languages
     python notebooks/build.py zh                       # one language: en (notebooks/*.ipynb)
                                                        # or zh (notebooks/zh/*.ipynb)
@@ -27,11 +27,15 @@ from nbclient import NotebookClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
-           "404_rnn_next_step.py"]
+# Every lesson: a numbered script beside this folder, in reading order.
+LESSONS = sorted(name for name in os.listdir(ROOT) if re.fullmatch(r"4\d\d_\w+\.py", name))
 LANGUAGES = {"en": HERE, "zh": os.path.join(HERE, "zh")}
-# As current ipykernel names its kernelspec, so that JupyterLab opens the notebook unchanged.
+# As current ipykernel names its kernelspec. JupyterLab still marks a notebook modified when it
+# opens it with a kernel whose language_info differs from the stored one (another Python version
+# than the one that built it), and its autosave then rewrites the file: README's troubleshooting
+# says how to discard that (`git checkout -- notebooks`). No stored metadata avoids it.
 KERNEL = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+HIDE = "hide-input"  # the tag of the folded plumbing cell
 KEY_LINE = re.compile(r"^<!-- (.+) -->$", re.MULTILINE)
 # A figure as the text writes it: 0.9837, 2,600, 5e-4, 25, 1.8e-04.
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
@@ -62,6 +66,12 @@ def notebook_of(script, language="en"):
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 cell.source = chinese[key_of(cell)]
+    for cell in nb.cells:
+        if cell.metadata.get("jupyter", {}).get("source_hidden"):
+            # Folded in JupyterLab, Notebook 7 and VS Code (source_hidden) and in Colab (cellView
+            # form); the tag folds it in Jupyter Book and leaves it out of an nbconvert export
+            # made with --TagRemovePreprocessor.remove_input_tags=hide-input (README).
+            cell.metadata["tags"] = sorted(set(cell.metadata.get("tags", [])) | {HIDE})
     return nb
 
 

@@ -12,6 +12,8 @@ import torch
 os.environ["MPLBACKEND"] = "Agg"
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every lesson: a numbered script at the top of the repository, in reading order.
+LESSONS = sorted(path.name for path in ROOT.glob("4[0-9][0-9]_*.py"))
 
 DEVICES = [
     "cpu",

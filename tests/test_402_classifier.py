@@ -81,103 +81,23 @@ def test_last_step_output_is_h_n_and_batches_start_from_zero(m):
     assert torch.allclose(model.out(model.rnn(x, (zeros, zeros))[0][:, -1]), scores, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell, gates", [("lstm", 4), ("gru", 3), ("rnn", 1)])
-def test_each_cell_gets_its_initialisation(m, cell, gates):
+def test_the_forget_gate_starts_mostly_open(m):
     torch.manual_seed(0)
-    model = m.Classifier(hidden_size=16, cell=cell)
-    assert isinstance(model.rnn, m.CELLS[cell]) and model.rnn.weight_hh_l0.shape == (gates * 16, 16)
-    for gate in range(gates):  # orthogonal recurrent weights, gate by gate
-        w = model.rnn.weight_hh_l0[gate * 16:(gate + 1) * 16]
-        assert torch.allclose(w @ w.T, torch.eye(16), atol=1e-5)
-    keep = model.rnn.bias_ih_l0[16:32] + model.rnn.bias_hh_l0[16:32]  # LSTM's f, GRU's z
-    assert torch.equal(keep, torch.ones(16)) == (cell != "rnn")
-
-
-def test_a_bad_cell_is_one_clear_error(m, capsys):
-    err = error_of(m.main, ["--cell", "cnn", "--no-plot"], capsys).strip().splitlines()
-    assert err[-1] == "402_rnn_classifier.py: error: --cell cnn: must be one of lstm, gru, rnn"
-
-
-def digits_with_blank_tops(count=6):
-    """Random uint8 images whose first 0, 1, 2... rows are blank, and labels."""
-    torch.manual_seed(0)
-    images = torch.randint(1, 256, (count, 28, 28), dtype=torch.uint8)
-    for n in range(count):
-        images[n, :3 * n] = 0
-    return images, torch.randint(0, 10, (count,))
-
-
-def test_from_first_ink_moves_each_digit_up_and_pads_below(m):
-    images, _ = digits_with_blank_tops()
-    moved, lengths = m.from_first_ink(images)
-    assert lengths.tolist() == [28, 25, 22, 19, 16, 13]
-    for n, length in enumerate(lengths.tolist()):
-        assert torch.equal(moved[n, :length], images[n, 28 - length:])
-        assert not moved[n, length:].any()  # padding: blank rows
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_packed_reads_each_sequence_to_its_own_end(m, cell, monkeypatch):
-    monkeypatch.setattr(m, "PACKED", True)
-    images, labels = digits_with_blank_tops()
-    model = m.Classifier(hidden_size=16, cell=cell)
-    x, lengths = m.batch_input(images)
-    scores = model(x, lengths)  # packed: each sequence's own h_n[-1]
-    for n, length in enumerate(lengths.tolist()):
-        alone = model(m.to_input(images[n:n + 1, 28 - length:]))  # that sequence alone, unpadded
-        assert torch.allclose(scores[n], alone[0], atol=1e-5), n
-    # Read from the padded output after step 28 instead, every sequence shorter than 28 rows
-    # gets the same zero state and so the same answer: the Linear layer's bias.
-    biased = model.out.bias.argmax().item()
-    expected = ((labels[1:] == biased).sum() + (scores[0].argmax() == labels[0])) / len(labels)
-    assert m.accuracy_reading_padding(model, images, labels) == pytest.approx(expected.item())
-
-
-def test_guesses_by_row_when_packed_follow_the_image_rows(m, monkeypatch):
-    monkeypatch.setattr(m, "PACKED", True)
-    images, _ = digits_with_blank_tops()
     model = m.Classifier(hidden_size=16)
-    guesses = m.guesses_by_row(model, images)  # (6, 28, 10)
-    nothing_read = model.out(torch.zeros(16)).softmax(dim=0)
-    assert torch.allclose(guesses[3, :9], nothing_read.expand(9, 10))  # rows 1-9 blank: no step
-    x, lengths = m.batch_input(images)
-    assert torch.allclose(guesses[:, -1], model(x, lengths).softmax(dim=1), atol=1e-5)
-
-
-def test_gradient_reaches_row_1_far_better_through_an_open_gate(m, mnist):
-    """At initialisation, on 200 test images: the LSTM passes far more of row 28's gradient back
-    to row 1 than the plain RNN, and the bias of 1 on the LSTM's f and on the GRU's z multiplies
-    their share many times."""
-    images, labels = mnist[2][:200], mnist[3][:200]
-    share = {}
-    for cell in ("lstm", "gru", "rnn", "lstm without the bias", "gru without the bias"):
-        torch.manual_seed(1)
-        model = m.Classifier(cell=cell.split()[0])
-        if cell.endswith("bias"):
-            with torch.no_grad():
-                model.rnn.bias_ih_l0[64:128] = 0.0
-        grads = m.gradient_by_row(model, images, labels)
-        assert grads.shape == (28,) and torch.isfinite(grads).all() and (grads > 0).all()
-        share[cell] = (grads[0] / grads[-1]).item()
-    assert share["lstm"] > 3 * share["rnn"], share
-    assert share["lstm"] > 100 * share["lstm without the bias"], share
-    assert share["gru"] > 10 * share["gru without the bias"], share
-
-
-def test_gru_and_packed_run_end_to_end(m, capsys):
-    m.main(["--cell", "gru", "--packed", "--max-steps", "5", "--no-plot", "--hidden-size", "16"])
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1].startswith("final: test_accuracy=")
-    assert lines[-3].startswith("gradients: cell=gru row1/row28=")
-    assert lines[-2].startswith("packed: reading r_out[:, -1]")
+    bias = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0  # (4 * 16,): blocks i, f, g, o
+    assert torch.equal(bias[16:32], torch.ones(16))  # f: sigma(1) = 0.73 at small weights
+    assert (bias[:16].abs() < 0.5).all() and (bias[32:].abs() < 0.5).all()  # the rest: default
 
 
 def test_a_few_hundred_steps_learn(m, mnist):
     torch.manual_seed(1)
     model = m.Classifier()
     train_x, train_y, test_x, test_y = mnist
+    lines = []
     m.train(model, (train_x, train_y, test_x[:1000], test_y[:1000]), max_steps=300,
-            log=lambda line: None)
+            log=lines.append)
+    assert lines[1] is model  # print(model), once
+    assert [str(line)[:9] for line in lines[2:]] == ["step 1/30", "step 200/", "epoch 1/2"]
     accuracy, predictions = m.evaluate(model, test_x[:1000], test_y[:1000])
     assert predictions.shape == (1000,)
     assert accuracy > 0.90, accuracy
@@ -189,11 +109,19 @@ def test_a_few_hundred_steps_learn(m, mnist):
     assert by_row[:3].max() < 0.2, by_row
 
 
+def test_rows_to_90_is_the_first_row_whose_guess_is_right_on_90_percent(m, monkeypatch, capsys):
+    by_row = torch.linspace(0.1, 0.95, 28)  # after row k: 0.1 + (k - 1) * 0.85 / 27
+    assert by_row[25] < 0.9 <= by_row[26]  # rows 1-26 below 0.9, row 27 above
+    monkeypatch.setattr(m, "accuracy_by_row", lambda *args: by_row)
+    m.main(["--max-steps", "1", "--no-plot", "--hidden-size", "8"])
+    assert " rows_to_90=27 " in capsys.readouterr().out.strip().splitlines()[-1]
+
+
 def test_save_then_load_gives_the_same_accuracy(m, tmp_path, capsys):
     path = tmp_path / "lstm.pt"
-    trained = m.main(["--max-steps", "30", "--no-plot", "--hidden-size", "24", "--cell", "gru",
+    trained = m.main(["--max-steps", "30", "--no-plot", "--hidden-size", "24",
                       "--save", str(path)])
-    loaded = m.main(["--load", str(path), "--no-plot"])  # the cell and size come from the file
+    loaded = m.main(["--load", str(path), "--no-plot"])  # the size comes from the file
     assert loaded == trained
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("final: test_accuracy=") and f"saved: {path}" in out

@@ -6,17 +6,17 @@ import jupytext
 import pytest
 import torch
 
-from conftest import ROOT, error_of, load
+from conftest import LESSONS, ROOT, error_of, load
 
-LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
-           "404_rnn_next_step.py"]
 
 
 def parameters_cell(script):
+    """{NAME: its comment} for each constant of the cell tagged parameters."""
     cells = [c for c in jupytext.read(ROOT / script).cells
              if "parameters" in c.metadata.get("tags", [])]
     assert len(cells) == 1, "one cell tagged parameters"
-    return re.findall(r"^([A-Z][A-Z0-9_]*) = ", cells[0].source, re.MULTILINE)
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*) = [^#\n]*#\s*(.+)$", cells[0].source,
+                           re.MULTILINE))
 
 
 @pytest.mark.parametrize("script", LESSONS)
@@ -28,11 +28,12 @@ def test_every_constant_of_the_parameters_cell_is_a_flag(script, capsys):
         m.main(["--help"])
     assert exit_info.value.code == 0
     shown = re.sub(r"\s+", " ", capsys.readouterr().out)  # argparse wraps long lines
-    for name in names:
+    for name, comment in names.items():  # each flag's help is its constant's comment
         flag = "--" + name.lower().replace("_", "-")
         default = getattr(m, name)
         usage = f"{flag}, --no-{flag[2:]}" if isinstance(default, bool) else f"{flag} {name}"
-        assert f"{usage} (default: {default!r})" in shown, flag
+        said = re.sub(r"\s+", " ", comment.strip())
+        assert f"{usage} {said} (default: {default!r})" in shown, flag
 
 
 @pytest.mark.parametrize("script", LESSONS)

@@ -1,15 +1,15 @@
 """The notebooks: the same cells as their scripts, and they run in a real Jupyter kernel."""
+import base64
 import os
+import subprocess
 
 import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import ROOT
+from conftest import LESSONS, ROOT
 
-LESSONS = ["401_rnn_regressor.py", "402_rnn_classifier.py", "403_lstm_sin_cos.py",
-           "404_rnn_next_step.py"]
 # A few steps of each, set in a cell put right after the parameters cell, as papermill would.
 SHORT = {
     "401_rnn_regressor.py": "STEPS = 5",
@@ -108,13 +108,26 @@ def test_401_notebook_then_a_whole_script_in_one_cell_then_flags(tmp_path):
     assert errors == [("SystemExit", "130")]
 
 
-# What a reader meets: the lesson unfolded, the plumbing folded, at most this much code shown.
-SHOWN_AT_MOST = {"401_rnn_regressor.py": 180, "402_rnn_classifier.py": 220,
-                 "403_lstm_sin_cos.py": 180, "404_rnn_next_step.py": 180}
+# One sitting, about 15 minutes: the four core lessons at most 1,200 words of prose and 120 lines
+# of code shown unfolded; the deeper lessons from 405 on at most 1,800 words.
+def one_sitting(script):
+    """(words of prose, lines of code shown) that a lesson may have at most."""
+    return (1200, 120) if script <= "404" else (1800, 180)
 
 
 def code_lines(cell):
     return len(cell.source.strip("\n").splitlines())
+
+
+def words_of_prose(script):
+    return sum(len(c.source.split()) for c in jupytext.read(ROOT / script).cells
+               if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_the_lesson_reads_in_one_sitting(script):
+    most_words, _ = one_sitting(script)
+    assert 300 < words_of_prose(script) <= most_words, words_of_prose(script)
 
 
 @pytest.mark.parametrize("script", LESSONS)
@@ -126,9 +139,47 @@ def test_the_lesson_is_shown_and_the_plumbing_folded(script):
     for cell in folded:  # JupyterLab, Notebook 7 and VS Code fold it; Colab shows a form
         assert cell.metadata.get("cellView") == "form"
         assert cell.source.startswith("# @title ") and "def main(" in cell.source
+        assert "hide-input" in cell.metadata.get("tags", [])  # Jupyter Book, nbconvert (README)
     shown = sum(code_lines(c) for c in cells if c.cell_type == "code" and c not in folded)
-    assert shown <= SHOWN_AT_MOST[script], shown
+    assert shown <= one_sitting(script)[1], shown
     # The results follow the lesson: the cell that runs it comes right after the plumbing.
     run_it = 'if __name__ == "__main__":\n    main()'
     run = next(i for i, c in enumerate(cells) if c.source == run_it)
     assert cells[run - 2] is folded[-1] and cells[run - 1].source.startswith("## Run it")
+
+
+def test_an_export_without_the_tagged_cells_shows_the_lesson_and_not_the_plumbing():
+    """README's nbconvert command: the HTML has the lesson, its results, and no plumbing."""
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config({"TagRemovePreprocessor": {"remove_input_tags": ["hide-input"]}})
+    script = "401_rnn_regressor.py"
+    html, _ = HTMLExporter(config=config).from_notebook_node(notebook(script))
+    assert "def main(" not in html and "def parse_flags(" not in html
+    assert "rnn_by_hand" in html and "final: mse=" in html
+    plain, _ = HTMLExporter().from_notebook_node(notebook(script))
+    assert "def main(" in plain  # without the setting an export shows every cell
+
+
+def png_width(data):
+    raw = base64.b64decode(data)
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(raw[16:20], "big")
+
+
+@pytest.mark.parametrize("script", LESSONS)
+def test_every_picture_fits_a_notebook_column(script):
+    """11 inches at 100 dpi (and the margin a tight bounding box adds): shown at about full size
+    in a 968-px output column, so its labels stay readable."""
+    outputs = [out for cell in notebook(script).cells if cell.cell_type == "code"
+               for out in cell.outputs]
+    widths = [png_width(out.data["image/png"]) for out in outputs if "image/png" in out.get("data", {})]
+    assert widths and max(widths) <= 1120, widths
+
+
+def test_what_jupyter_writes_beside_a_notebook_is_ignored():
+    found = subprocess.run(["git", "check-ignore", "notebooks/.ipynb_checkpoints/401-checkpoint.ipynb",
+                            "notebooks/zh/.ipynb_checkpoints/x.ipynb"],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert found.returncode == 0 and len(found.stdout.splitlines()) == 2

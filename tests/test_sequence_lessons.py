@@ -176,12 +176,19 @@ def test_default_run_meets_its_target(script, bounds, capsys):
         assert values[key] <= bound, f"{script}: {key}={values[key]} > {bound}"
     if "mse_fresh_state" in values:  # what the lesson shows: the carried state is worth 10x
         assert values["mse_fresh_state"] >= 10 * values["mse"], values
+        # 401, 403: the model printed, the loss as training goes, the by-hand cell on the
+        # trained model equal to the layer up to float rounding
+        assert "(out): Linear(in_features=32" in out and "step  300/300: loss " in out
+        line = next(x for x in out.splitlines() if "_by_hand on the trained model" in x)
+        assert float(line.split()[-1]) < 1e-5, line
     if script.startswith("404"):  # what the lesson shows: the forecast's phase slips, so its
         # error keeps growing, period after period, and its cycle is not quite the sine's
         line = next(x for x in out.splitlines() if x.startswith("horizon: "))
         per_period = [float(v) for v in re.findall(r"(\S+) in period \d+", line)]
         assert len(per_period) == 3 and per_period[0] < per_period[1] < per_period[2], line
         assert " its own cycle 40.0" in line and "samples, the sine's 40" in line, line
+        # the model printed once, the loss as training goes
+        assert out.count("(out): Linear(in_features=32") == 1 and "step  800/800: loss " in out
 
 
 @pytest.mark.parametrize("script", ["401_rnn_regressor.py", "403_lstm_sin_cos.py"])
