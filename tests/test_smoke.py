@@ -18,6 +18,10 @@ SHORT = {
                             ["mse", "mse_fresh_state"]),
     "404_rnn_next_step.py": (["--steps", "5"], [".png", "_horizon.png"],
                              ["next_step_mse", "forecast_mse"]),
+    "405_why_gates.py": (["--max-steps", "5"], [".png", "_exploding.png", "_keep.png"],
+                         ["test_accuracy", "row1_share"]),
+    "407_truncated_bptt.py": (["--steps", "5"], [".png", "_cost.png"],
+                              ["acc_inside", "acc_beyond", "acc_long_window"]),
 }
 
 
@@ -48,6 +52,8 @@ LONG = {
     "402_rnn_classifier.py": ["--epochs", "50"],
     "403_lstm_sin_cos.py": ["--steps", "1000000"],
     "404_rnn_next_step.py": ["--steps", "1000000"],
+    "405_why_gates.py": ["--epochs", "50"],
+    "407_truncated_bptt.py": ["--steps", "1000000"],
 }
 
 
@@ -66,9 +72,12 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
                 command, env=dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1"),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        for script, proc in procs.items():
-            first = proc.stdout.readline()
-            assert first.startswith("training: "), script + ": " + first + proc.stderr.read()
+        for script, proc in procs.items():  # the model is printed, then training starts
+            lines = [proc.stdout.readline()]
+            while lines[-1] and not lines[-1].startswith("training: "):
+                lines.append(proc.stdout.readline())
+            assert lines[-1].startswith("training: "), script + ": " + "".join(lines) + \
+                proc.stderr.read()
         time.sleep(0.5)
         for proc in procs.values():
             proc.send_signal(signal.SIGINT)
@@ -76,7 +85,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
             out, err = proc.communicate(timeout=60)
             assert proc.returncode == 130, script
             assert "Traceback" not in err, script
-            total = 50 * 469 if script.startswith("402") else 1000000
+            total = 50 * 469 if script.startswith(("402", "405")) else 1000000
             lines = err.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("interrupted at step "), (script, err)
             assert lines[0].endswith(f" of {total}"), (script, err)
