@@ -17,6 +17,7 @@ SHORT = {
     "403_lstm_sin_cos.py": "STEPS = 5",
     "404_rnn_next_step.py": "STEPS = 5",
     "405_why_gates.py": f"MAX_STEPS = 5\nDATA_DIR = {str(ROOT / 'mnist')!r}",
+    "406_variable_lengths.py": f"MAX_STEPS = 5\nDATA_DIR = {str(ROOT / 'mnist')!r}",
     "407_truncated_bptt.py": "STEPS = 5",
 }
 

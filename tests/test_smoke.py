@@ -20,6 +20,9 @@ SHORT = {
                              ["next_step_mse", "forecast_mse"]),
     "405_why_gates.py": (["--max-steps", "5"], [".png", "_exploding.png", "_keep.png"],
                          ["test_accuracy", "row1_share"]),
+    "406_variable_lengths.py": (["--max-steps", "5"],
+                                [".png", "_readings.png", "_bidirectional.png"],
+                                ["test_accuracy", "reading_padding"]),
     "407_truncated_bptt.py": (["--steps", "5"], [".png", "_cost.png"],
                               ["acc_inside", "acc_beyond", "acc_long_window"]),
 }
@@ -53,6 +56,7 @@ LONG = {
     "403_lstm_sin_cos.py": ["--steps", "1000000"],
     "404_rnn_next_step.py": ["--steps", "1000000"],
     "405_why_gates.py": ["--epochs", "50"],
+    "406_variable_lengths.py": ["--epochs", "50"],
     "407_truncated_bptt.py": ["--steps", "1000000"],
 }
 
@@ -85,7 +89,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
             out, err = proc.communicate(timeout=60)
             assert proc.returncode == 130, script
             assert "Traceback" not in err, script
-            total = 50 * 469 if script.startswith(("402", "405")) else 1000000
+            total = 50 * 469 if script.startswith(("402", "405", "406")) else 1000000
             lines = err.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("interrupted at step "), (script, err)
             assert lines[0].endswith(f" of {total}"), (script, err)
