@@ -76,8 +76,10 @@ def notebook_of(script, language="en"):
 
 
 def kernel_env():
-    """The environment for a kernel: matplotlib's inline backend, not a forced file-only one."""
-    env = dict(os.environ)
+    """The environment for a kernel: matplotlib's inline backend, not a forced file-only one, and
+    one thread, as the lessons' own figures were measured (the last digits move with the thread
+    count)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("MPLBACKEND", None)
     return env
 
