@@ -3,7 +3,7 @@
 #
 # Real sequences differ in length, but a batch is one rectangular tensor. Here the sequences are
 # MNIST digits read **left to right, one column per step, from the first column with ink to the
-# last**: a 1 is about 9 steps long, a 0 about 18. You will learn to
+# last**: a 1 is about 9 steps long, a 0 about 18. **You will learn** to
 #
 # - pad a batch with `pad_sequence` in the `collate_fn` of a `DataLoader`, keeping the lengths;
 # - pack it (`pack_padded_sequence`) so that the LSTM stops at each sequence's own end, read
@@ -11,7 +11,7 @@
 # - tell what each half of a bidirectional layer's output holds;
 # - recognise the three errors met most often here, and fix them.
 #
-# Read 402 (an LSTM classifies MNIST from its last step) and 403 (the LSTM's (h, c)) first.
+# **Read first:** 402 (an LSTM classifies MNIST from its last step) and 403 (the LSTM's (h, c)).
 #
 # Run it with `python 406_variable_lengths.py`, or run this notebook. It prints the model, the
 # loss every 100 steps, a `readings:` line, the three errors caught, a `speed:` line, then
@@ -52,8 +52,9 @@ OUT = "results"      # folder for the figures
 # ## The data: each digit as the columns it has ink in
 #
 # `InkColumns` turns each 28x28 digit into a (length, 28) sequence: its columns from the first
-# with ink to the last, each column's 28 pixels one step, scaled to [0, 1] (0: blank paper). The
-# length is the digit's width: from 2 to 20 steps in the training set, 15.7 on average.
+# with ink to the last, each column's 28 pixels one step, scaled to [0, 1] and not normalised to
+# mean 0 as in 402, so that 0 is blank paper and the padding looks like paper. The length is the
+# digit's width: from 2 to 20 steps in the training set, 15.7 on average.
 #
 # A `DataLoader` gathers BATCH_SIZE items and hands the list to its `collate_fn`, which makes the
 # batch. The default one stacks the items, which fails when their lengths differ. Ours **pads**:
@@ -122,10 +123,10 @@ class Classifier(nn.Module):
         self.rnn = nn.LSTM(input_size=28, hidden_size=hidden_size, batch_first=True,
                            bidirectional=bidirectional)  # x: (batch, time, 28 pixels)
         self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), 10)
-        with torch.no_grad():  # forget gate (second of i, f, g, o) mostly open at the start
-            for name, bias in self.rnn.named_parameters():
-                if name.startswith("bias_ih"):
-                    bias[hidden_size:2 * hidden_size].fill_(1.0)
+        with torch.no_grad():  # f's bias, b_ih + b_hh = 1 + 0, as in 402 (stacked i, f, g, o)
+            for name, bias in self.rnn.named_parameters():  # each direction's b_ih and b_hh
+                if name.startswith("bias_"):
+                    bias[hidden_size:2 * hidden_size].fill_(1.0 if "_ih" in name else 0.0)
 
     def forward(self, x, lengths=None):
         # x: (batch, longest, 28), padded; lengths: (batch,) on the CPU, or None: read it all.
@@ -149,10 +150,11 @@ def per_step_outputs(rnn, x, lengths, total_length=None):
 # %% [markdown]
 # ## Training, and three ways to read the result
 #
-# Training is 402's (cross-entropy, Adam with a learning rate falling linearly to 0, gradients
-# clipped at CLIP, a zero state for every batch), on batches from the `DataLoader`. The lengths go
-# to the model with the padded batch, unless `PACK = False`. The batch moves to the device; the
-# lengths stay on the CPU, where `pack_padded_sequence` needs them.
+# Training is 402's (the forget gate's bias starting at b_ih + b_hh = 1 + 0, cross-entropy, Adam
+# with a learning rate falling linearly to 0, gradients clipped at CLIP, a zero state for every
+# batch), on batches from the `DataLoader`. The lengths go to the model with the padded batch,
+# unless `PACK = False`. The batch moves to the device; the lengths stay on the CPU, where
+# `pack_padded_sequence` needs them.
 #
 # `evaluate` reads all 10,000 test digits three ways with the same weights: `h_n` of the packed
 # batch; `h_n` of the padded batch fed unpacked, equal to its `r_out[:, -1]`; and `r_out[:, -1]`
@@ -194,7 +196,7 @@ def train(model, train_set, device, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR,
     return losses
 
 
-@torch.inference_mode()
+@torch.no_grad()
 def evaluate(model, test_set, device, batch_size=500):
     """Test accuracy read three ways: {"h_n": packed, each sequence's own last state,
     "unpacked": the padded batch fed whole, "r_out[:, -1]": the packed run's last padded step}."""
@@ -271,15 +273,12 @@ def common_errors(model, train_set, device, batch_size=BATCH_SIZE):
 # %% [markdown]
 # ## Is packing faster?
 #
-# A packed batch computes only the real steps, here about 15.9 of every 20. On a CPU it is slower
-# all the same, and not because the saving is small. Fed a float32 tensor, `nn.LSTM` on the CPU
-# runs oneDNN's LSTM, one fused kernel for the whole sequence (the `use_mkldnn` branch of `lstm`
-# in ATen's `RNN.cpp`). The packed `lstm` has no such branch: ATen's `PackedLayer` multiplies all
-# the inputs by W_ih at once, then loops over the steps, a few tensor operations each, recorded
-# one by one by autograd, slicing off the state of each sequence that ends. (In PyTorch 2.14 a
-# packed batch of equal lengths ran oneDNN's kernel too, as the profiler shows.) `timings`
-# measures the CPU time of forward and backward over 20 batches: packed; unpacked; unpacked with
-# oneDNN switched off; and unpacked with every sequence padded to all 28 columns.
+# A packed batch computes only the real steps, here about 15.9 of every 20, yet on a CPU it is
+# slower: the padded batch fed unpacked runs oneDNN's fused LSTM kernel, the whole sequence in
+# one call, while a packed batch of unequal lengths runs a loop, step by step. Packing buys
+# correctness, not speed. `timings` measures the CPU time of forward and backward over 20
+# batches: packed; unpacked; unpacked with oneDNN switched off; and unpacked with every sequence
+# padded to all 28 columns.
 
 # %%
 def timings(model, train_set, batch_size=BATCH_SIZE, count=20):
@@ -509,7 +508,7 @@ def draw_bidirectional(r_out, h_n, lengths):
         ax.set(xlabel="step t")
         ax.set_title(f"length {int(lengths[n])}: last step {lengths[n] - 1}", fontsize=11)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("distance")
+    axes[0].set_ylabel("distance: Euclidean norm of the difference")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2,
                fontsize=10)
     fig.suptitle("406: a bidirectional LSTM, packed: h_n[-2] is the forward half at each "
@@ -570,6 +569,15 @@ def parse_flags(argv=None):
     return args
 
 
+def final_line(readings, wall_s):
+    """test_accuracy: the test digits read as training read them (packed, or with --no-pack the
+    padding); then the other reading, named for what it reads."""
+    read, other, named = ("h_n", "unpacked", "reading_padding") if PACK else \
+        ("unpacked", "h_n", "reading_packed")
+    return (f"final: test_accuracy={readings[read]:.4f} {named}={readings[other]:.4f} "
+            f"wall_s={wall_s:.2f}")
+
+
 def main(argv=None):
     args = parse_flags(argv)
     device = torch.device(args.device)
@@ -588,7 +596,9 @@ def main(argv=None):
             print(f"error: {what}: {error}\n  fixed: {fixed or 'runs'}")
         seconds = timings(model, train_set)  # after wall_s: it is a measurement of its own
         model.to(device)
-        print(f"speed: forward+backward, 20 batches, CPU s ({torch.get_num_threads()} threads): "
+        threads = torch.get_num_threads()
+        print(f"speed: forward+backward, 20 batches, CPU s ({threads} thread"
+              f"{'' if threads == 1 else 's'}): "
               + "  ".join(f"{key} {value:.2f}" for key, value in seconds.items()))
         if not args.no_plot:
             x, lengths, _ = collate([test_set[i] for i in range(8)])
@@ -605,8 +615,7 @@ def main(argv=None):
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, and the shell's exit status for it
         print(" ".join(["interrupted", *stop.args]), file=sys.stderr)
         raise SystemExit(130) from None  # from None: a notebook shows no chained traceback
-    print(f"final: test_accuracy={readings['h_n' if PACK else 'unpacked']:.4f} "
-          f"reading_padding={readings['unpacked']:.4f} wall_s={wall_s:.2f}")
+    print(final_line(readings, wall_s))
     return readings
 
 
@@ -626,29 +635,29 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Reading the results
 #
-# Over seeds 1 to 3 the default run gave `test_accuracy` 0.9718 to 0.9741 after its one epoch.
+# Over seeds 1 to 3 the default run gave `test_accuracy` 0.9681 to 0.9732 after its one epoch.
 #
 # **A padded batch and its packed form** (`406_variable_lengths.png`): the first 8 test digits as
 # one padded batch, (8, 20, 28); beside it, the row of the packed `data` holding each real step:
 # 121 rows instead of 160, and `batch_sizes` falls from 8 to 1 as the sequences end.
 #
 # **What reading the padding costs** (`406_variable_lengths_readings.png`), the same trained
-# weights read three ways: each digit's own last state (packed), 0.9718 to 0.9741; the padded
-# batch fed unpacked, `reading_padding`, 0.8457 to 0.8814, as the LSTM runs on through blank
+# weights read three ways: each digit's own last state (packed), 0.9681 to 0.9732; the padded
+# batch fed unpacked, `reading_padding`, 0.8885 to 0.9059, as the LSTM runs on through blank
 # columns, which training never put after a digit; `r_out[:, -1]` of the packed output, 0.26 to
-# 0.33: zeros for every digit narrower than the widest of its batch, which all get the answer the
+# 0.27: zeros for every digit narrower than the widest of its batch, which all get the answer the
 # Linear layer's bias favours. Only for the 2,266 test digits 20 columns wide is that step real.
 #
 # **Both directions** (`406_variable_lengths_bidirectional.png`): for four test digits fed packed
 # to an untrained bidirectional LSTM, how far each half of `r_out` is from `h_n` at every step.
 # The forward half reaches `h_n[-2]` at each digit's own last step, the backward half `h_n[-1]` at
-# step 0; in the padding `r_out` is zeros.
+# step 0. In the padding `r_out` is zeros, so the lines lie flat there at |0 - h_n|, the size of
+# `h_n` itself (the distance is the Euclidean norm of the difference).
 #
 # **Speed**, the `speed:` line (CPU seconds for 20 batches of 128, forward and backward, one
-# thread, seeds 1 to 3): packed 0.26 to 0.34, unpacked 0.15 to 0.18, 1.7 to 1.9 times faster.
-# Unpacked with oneDNN off, 0.23 to 0.31: about the packed time, so the kernel makes the
-# difference. Even padded to 28 columns, 43 % of it padding, unpacked took 0.23. On this CPU
-# packing buys a correct reading, not time.
+# thread, seeds 1 to 3): packed 0.23 to 0.28, unpacked 0.14 to 0.16, 1.5 to 1.8 times faster.
+# Unpacked with oneDNN off, 0.20 to 0.25: close to the packed time, so the kernel makes the
+# difference. Even padded to 28 columns, 43 % of it padding, unpacked took 0.19 to 0.21.
 
 # %% [markdown]
 # ## Things to try
@@ -656,11 +665,11 @@ if __name__ == "__main__":
 # Each with what it gave (seed 1, on the machine below):
 #
 # - `PACK = False` (`--no-pack`): trained on the padded batches, the LSTM learns to read through
-#   the blank columns: 0.9707 (0.9687 to 0.9727 over seeds 1 to 3), while the same weights read
-#   packed give 0.8746. It works because training always padded to 20 columns; each answer
-#   depends on that padding.
-# - `BIDIRECTIONAL = True`: 0.9767, its `speed:` line about twice the default's.
-# - `EPOCHS = 2`: 0.9818, and `reading_padding` 0.9156.
+#   the blank columns: 0.9735 (0.9680 to 0.9735 over seeds 1 to 3), while the same weights read
+#   packed give 0.8730 (`reading_packed`). It works because training always padded to 20
+#   columns; each answer depends on that padding.
+# - `BIDIRECTIONAL = True`: 0.9750, its `speed:` line about twice the default's.
+# - `EPOCHS = 2`: 0.9820, and `reading_padding` 0.9034.
 # - In `timings`, pack `(lengths + 1) // 2` instead of `lengths`, half of each digit: 8.0 real
 #   steps of the 20 padded on average, 60 % padding. Packed then took 0.17 to 0.18 s and unpacked
 #   0.16 to 0.19 s (three runs): even then, packing was no faster here.
@@ -672,11 +681,11 @@ if __name__ == "__main__":
 #
 # | seed | test_accuracy | reading_padding | r_out[:, -1] | `speed:` (s) | `--no-pack` |
 # |------|---------------|-----------------|--------------|--------------------------|-------------|
-# | 1    | 0.9741        | 0.8814          | 0.3308       | 0.29, 0.17, 0.31, 0.23   | 0.9707      |
-# | 2    | 0.9719        | 0.8787          | 0.2728       | 0.34, 0.18, 0.27, 0.23   | 0.9727      |
-# | 3    | 0.9718        | 0.8457          | 0.2643       | 0.26, 0.15, 0.23, 0.23   | 0.9687      |
+# | 1    | 0.9730        | 0.8885          | 0.2634       | 0.28, 0.16, 0.25, 0.21   | 0.9735      |
+# | 2    | 0.9732        | 0.9009          | 0.2730       | 0.23, 0.15, 0.20, 0.19   | 0.9680      |
+# | 3    | 0.9681        | 0.9059          | 0.2636       | 0.25, 0.14, 0.21, 0.19   | 0.9693      |
 #
 # `speed:`: packed, unpacked, without oneDNN, padded to 28.
 #
-# A whole default run took 16 to 17 s of CPU time, 12 to 15 s with `--no-pack`; `wall_s` was 73
-# to 76 s while the machine was shared with other jobs, 18 s once it was quiet.
+# A whole default run took 14 to 15 s of CPU time, 12 s with `--no-pack`; `wall_s` was 15 to
+# 18 s.

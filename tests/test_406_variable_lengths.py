@@ -122,6 +122,17 @@ def test_bidirectional_halves(m):
     assert torch.allclose(model(x, lengths), model.out(ends), atol=1e-6)
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_forget_gate_starts_with_b_ih_1_and_b_hh_0_as_in_402(m, bidirectional):
+    torch.manual_seed(0)
+    rnn = m.Classifier(hidden_size=8, bidirectional=bidirectional).rnn
+    biases = dict(rnn.named_parameters())
+    for suffix in ["_l0", "_l0_reverse"] if bidirectional else ["_l0"]:
+        b_ih, b_hh = biases["bias_ih" + suffix], biases["bias_hh" + suffix]
+        assert (b_ih[8:16] == 1).all() and (b_hh[8:16] == 0).all()  # f: the second block of 4
+        assert b_ih[:8].abs().max() < 1 and b_hh[16:].any()  # the other gates keep PyTorch's
+
+
 def test_evaluate_reads_three_ways(m):
     images, _ = digits_of_widths([20] + WIDTHS[2:] * 3, seed=1)
     torch.manual_seed(0)
@@ -247,9 +258,20 @@ def test_a_short_run_prints_its_final_line_and_draws(m, device, tmp_path, capsys
     assert lines[-1].startswith(f"final: test_accuracy={readings['h_n']:.4f} reading_padding=")
     assert [line for line in lines if line.startswith("error: ")][0].endswith(
         "Expected hidden[0] size (1, 96, 64), got [1, 128, 64]")
-    assert any(line.startswith("speed: ") for line in lines)
+    speed = next(line for line in lines if line.startswith("speed: "))
+    threads = torch.get_num_threads()
+    assert f"({threads} thread{'' if threads == 1 else 's'}): packed " in speed
     for ending in (".png", "_readings.png", "_bidirectional.png"):
         assert (tmp_path / f"406_variable_lengths{ending}").stat().st_size > 1000
+
+
+def test_the_final_line_says_which_reading_is_which_packed_or_not(m, monkeypatch):
+    readings = {"h_n": 0.97, "unpacked": 0.88, "r_out[:, -1]": 0.3}
+    assert m.final_line(readings, 1.5) == \
+        "final: test_accuracy=0.9700 reading_padding=0.8800 wall_s=1.50"
+    monkeypatch.setattr(m, "PACK", False)  # --no-pack: trained and read through the padding
+    assert m.final_line(readings, 1.5) == \
+        "final: test_accuracy=0.8800 reading_packed=0.9700 wall_s=1.50"
 
 
 @pytest.mark.parametrize("argv, mentions", [
