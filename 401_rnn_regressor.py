@@ -13,9 +13,10 @@
 # cannot tell which cos belongs to it: sin(t) = 0 both where cos(t) = 1 (the wave rising) and where
 # cos(t) = -1 (falling). The network must remember which way the wave is going.
 #
-# Run `python 401_rnn_regressor.py`, or this notebook. In about 12 s of CPU time it prints the
-# model, the loss five times, and last `final: mse=0.00006... mse_fresh_state=0.10... wall_s=...`
-# (the target is mse <= 0.005); its figures go to `results/`.
+# Run `python 401_rnn_regressor.py`, or this notebook. In about 10 s on a 2-core CPU it prints
+# the model, the loss five times, and last
+# `final: mse=0.00006... mse_fresh_state=0.10... wall_s=...` (the target is mse <= 0.005); its
+# figures go to `results/`.
 
 # %%
 import math
@@ -44,9 +45,9 @@ OUT = "results"      # folder for the figures
 # Training step k reads window k: TIME_STEP samples of sin over [kπ, (k+1)π), dt = π/TIME_STEP
 # apart. The windows follow one another along the same wave.
 #
-# A window is half a period, so window k + 2 holds the samples of window k again (to within float
-# rounding): training reads the same 20 points over and over. So the test reads new points
-# (`offset=0.5`), each halfway between two that training read.
+# A window is half a period, so window k + 2 holds the samples of window k again: training
+# reads the same 20 points over and over. So the test reads new points (`offset=0.5`), each
+# halfway between two that training read.
 #
 # With `batch_first=True`, PyTorch's recurrent layers take tensors shaped
 # **(batch, time, feature)**: here one sequence, TIME_STEP steps, one number per step.
@@ -82,15 +83,17 @@ def window(k, device="cpu", offset=0.0):
 # ```
 #
 # Every `[ cell ]` is one cell with the same W_ih, W_hh, b_ih, b_hh (the layer's `weight_ih_l0`,
-# `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`). The arrows h_{t-1} -> h_t are the memory. A
-# sequence in, an output at every step: a **many-to-many** model.
+# `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`); the two biases are simply added, so they act as
+# one (PyTorch keeps both). The arrows h_{t-1} -> h_t are the memory. A sequence in, an output
+# at every step: a **many-to-many** model.
 
 # %% [markdown]
 # ## The model: nn.RNN, then a Linear layer at every step
 #
 # `nn.RNN` returns `r_out`, h at every step, (batch, time, hidden), and `h_state`, h after the
 # last step, (num_layers, batch, hidden), which `batch_first` does not reorder. One call of
-# `nn.Linear` maps every step's h to a prediction; `forward_loop` does it step by step, as drawn.
+# `nn.Linear` maps every step's h to a prediction; `forward_loop` does it step by step, as drawn,
+# only for comparison: the same numbers.
 
 # %%
 class RNN(nn.Module):
@@ -149,11 +152,12 @@ def by_hand_gap(model, h_state, k, device="cpu"):
 # **backpropagation through time**. A carried state also carries the graph that computed it, back
 # through every window before. `h_state.detach()` keeps the numbers and drops that graph, so the
 # gradient stops at the window's start: **truncated backpropagation through time** (truncated
-# BPTT); lesson 407 shows what it costs and buys. Without the detach, the second `backward()` runs
-# into the first window's graph, already freed, and fails. (Older code wrote `h_state.data`;
-# `.data` is discouraged: autograd does not track what is done through it.)
+# BPTT, the subject of lesson 407). Without the detach, the second `backward()` runs into the
+# first window's graph, already freed, and fails. The detach comes before the loss: `prediction`
+# already holds this window's graph; only the state handed on is detached. (Older code wrote
+# `h_state.data`: discouraged, as autograd does not track it.)
 #
-# Adam's learning rate decays to 0 along a cosine: big steps first, small ones to settle.
+# Adam's learning rate decays to 0 along a cosine: big steps first, then small.
 
 # %%
 def train_step(model, optimizer, x, y, h_state):
@@ -194,13 +198,13 @@ def train(model, steps=STEPS, lr=LR, device="cpu"):
 # %% [markdown]
 # ## Testing on new points, with the state carried and without
 #
-# After training, the model goes on along the wave from window STEPS, on the new points, carrying
+# After training, the model goes on along the wave from window STEPS, on new points, carrying
 # the state training ended with. The first two windows are read, not scored (`lead_in=2`): the
-# jump from the training's last point to the first new one (1.5 dt, not dt) unsettles the state
-# for about a window. The EVAL_WINDOWS windows after them are scored.
+# move onto the new points, half a step off the training's, unsettles the state for about a
+# window. The EVAL_WINDOWS windows after them are scored.
 #
 # Then the same windows with `carry=False`: each starts from a zero state, as a sequence of its
-# own. Both runs keep h at every step (`r_out`), to draw it.
+# own.
 
 # %%
 @torch.no_grad()
@@ -256,7 +260,7 @@ def save(fig, name, animation=None):
     part = f"{path}.{os.getpid()}.part{os.path.splitext(name)[1]}"  # savefig reads the extension
     try:
         if animation:
-            animation.save(part, writer="pillow", fps=6, dpi=110)
+            animation.save(part, writer="pillow", fps=6, dpi=100)
         else:
             fig.savefig(part, dpi=100)
         os.replace(part, path)
@@ -417,24 +421,25 @@ if __name__ == "__main__":
 # ## Reading the results
 #
 # The `final:` line gives the mean squared error on the 10 windows of new points with the state
-# carried (target: 0.005 or less), then on the same windows each started from zeros, then the
-# seconds spent. Over seeds 1 to 3: 0.000016 to 0.000061 carried, 0.100 to 0.120 from zeros.
+# carried (target: 0.005 or less), then on the same windows each started from zeros. Over seeds
+# 1 to 3: 0.000016 to 0.000061 carried, 0.100 to 0.120 from zeros.
 #
-# - **Left picture**: the target cos (red) and the prediction (dashed) lie on each other, window
-#   boundaries included.
-# - **Right picture**: the training loss falls by orders of magnitude.
+# - **Left picture**: the target cos (red) and the prediction (dashed) coincide, window boundaries
+#   included.
+# - **Right picture**: the training loss falls by orders of magnitude. After step 200 it
+#   alternates between two levels (the thick band): even windows hold the wave's upper half
+#   (sin ≥ 0), odd ones the lower, fitted a little differently.
 # - **The GIF**: the six latest training windows, from a flat guess to the cosine.
 #
 # ### What the state holds (`401_rnn_regressor_state.png`)
 #
-# From zeros, a window's first prediction lies between the two answers, +1 and -1: one sample of
-# sin cannot choose. The first three samples of each window hold 82% to 99% of the difference
-# between the two runs; by then the model has seen which way the wave moves.
+# Every window starts where sin = 0, the ambiguous point: a test window's first sample, half a
+# step in, is sin = ±0.16, where cos is +0.99 or -0.99. From zeros, the first prediction (orange)
+# lies between those two answers; by the third sample the model has seen which way the wave goes.
 #
 # The heatmaps are h itself, its 32 units (rows) at every step (columns), from -1 (blue) to +1
 # (red). Carried, h follows the wave smoothly across the window boundaries (dashed). From zeros,
-# each window begins with a paler column (mean |h| 0.10 to 0.12, against 0.29 to 0.38), and the
-# pattern takes two or three samples to return.
+# each window begins with a paler column, and the pattern takes two or three samples to return.
 
 # %% [markdown]
 # ## Things to try
@@ -451,10 +456,11 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Measured on
 #
-# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, `OMP_NUM_THREADS=1`, the defaults:
+# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, `OMP_NUM_THREADS=1`, the defaults (6 to 10 s
+# wall-clock):
 #
-# | seed | mse | mse_fresh_state | samples 1-3 share | mean \|h\|, step 1 / rest | by_hand_gap |
-# |---:|---:|---:|---:|---:|---:|
-# | 1 | 0.000061 | 0.100 | 99% | 0.107 / 0.376 | 1.5e-07 |
-# | 2 | 0.000043 | 0.120 | 82% | 0.098 / 0.319 | 1.2e-07 |
-# | 3 | 0.000016 | 0.117 | 92% | 0.117 / 0.289 | 1.2e-07 |
+# | seed | mse | mse_fresh_state | by_hand_gap |
+# |---:|---:|---:|---:|
+# | 1 | 0.000061 | 0.100 | 1.5e-07 |
+# | 2 | 0.000043 | 0.120 | 1.2e-07 |
+# | 3 | 0.000016 | 0.117 | 1.2e-07 |

@@ -15,7 +15,7 @@
 # sample differs. The hidden state remembers the direction, so it is carried from window to
 # window.
 #
-# Run it with `python 404_rnn_next_step.py`, or run this notebook. In about 10 s on a laptop CPU
+# Run it with `python 404_rnn_next_step.py`, or run this notebook. In about 10 s on a 2-core CPU
 # it prints the model, the loss every 160 steps, a `horizon:` line, and last
 # `final: next_step_mse=0.000005 forecast_mse=0.000128 wall_s=...` (targets: next_step_mse <=
 # 5e-4, forecast_mse <= 0.02); its figures go to `results/`.
@@ -30,8 +30,7 @@ from torch import nn
 # %% [markdown]
 # ## Hyperparameters
 #
-# Edit them here (in a notebook: this cell, then run the cells below), or pass them as flags:
-# `HIDDEN_SIZE` is `--hidden-size` (`--help` lists all).
+# Edit them here, or pass them as flags: `HIDDEN_SIZE` is `--hidden-size` (`--help` lists all).
 
 # %% tags=["parameters"]
 TIME_STEP = 20       # samples per window; window k covers [k*pi, (k+1)*pi)
@@ -69,7 +68,7 @@ def window(k, device="cpu", offset=0.0):
 # %% [markdown]
 # ## The model
 #
-# 401's layer, h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), and a Linear layer applied
+# 401's layer, h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh), and a Linear layer applied
 # at every step: (batch, time, 1) in, (batch, time, 1) out, one prediction of the next sample per
 # input sample. Nothing in it fixes the number of time steps, so the same model reads a 20-sample
 # window in training and a single sample, (1, 1, 1), when it forecasts.
@@ -163,6 +162,7 @@ def next_step_and_forecast(model, h_state, k, n=FORECAST, device="cpu", offset=0
 
     forecast = free_run(model, prediction[:, -1:, :], h_state, n)  # (n,), from the last guess
     dt = math.pi / TIME_STEP                             # time between two samples
+    # The guess for t[-1] + dt is prediction's last, fed back in: forecast[0] is for t[-1] + 2 dt.
     t_future = t[-1] + dt * np.arange(2, n + 2)          # (n,): the times the guesses are for
     forecast_mse = float(np.mean((forecast - np.sin(t_future)) ** 2))
     curves = {"t": t, "x": x.flatten().cpu().numpy(), "y": y.flatten().cpu().numpy(),
@@ -210,8 +210,7 @@ def cycle_length(forecast):
 # %% [markdown]
 # ## Pictures and the command line
 #
-# The folded cell below is the plumbing, alike in every lesson: saving and showing the figures,
-# the flags (each sets the constant of the same name) and `main()`.
+# The folded cell below is the plumbing, alike in every lesson: figures, flags and `main()`.
 
 # %% jupyter={"source_hidden": true} cellView="form"
 # @title Plumbing: figures, flags and main()
@@ -368,11 +367,8 @@ def main(argv=None):
 # %% [markdown]
 # ## Run it
 #
-# From a terminal: `python 404_rnn_next_step.py` (flags as above). In a notebook, the next cell
-# runs the lesson with the constants of the parameters cell;
-# `%run 404_rnn_next_step.py --steps 400` runs the file with flags instead. The path is from the
-# notebook's folder: `%run ../404_rnn_next_step.py` from `notebooks/`,
-# `%run ../../404_rnn_next_step.py` from `notebooks/zh/`.
+# The next cell runs the lesson with the constants above. With flags, in a notebook:
+# `%run ../404_rnn_next_step.py --steps 400` (from `notebooks/`; `../../` from `notebooks/zh/`).
 
 # %%
 if __name__ == "__main__":
@@ -387,7 +383,9 @@ if __name__ == "__main__":
 #
 # - **Top left:** the true inputs (dots); the next sample (red) and its prediction (dashed),
 #   drawn one sample later, at the time they are about.
-# - **Top right:** the training loss, one window per step.
+# - **Top right:** the training loss, one window per step. Its thick band is the loss alternating
+#   step by step, as in 401: even windows hold the wave's upper half (sin ≥ 0), odd ones the
+#   lower, and the upper is fitted less well.
 # - **Bottom:** the true sine, the next-step predictions, and after the grey line the forecast
 #   that only ever saw its own outputs.
 #
@@ -396,9 +394,10 @@ if __name__ == "__main__":
 # The mean squared error of the eight forecasts, out to 25 periods. One step ahead, from a true
 # input, it is 5.4e-06. From then on the model reads its own, slightly wrong, outputs, and
 # teacher forcing never showed it any: this mismatch between training and use is called
-# **exposure bias**. It costs a climb to 3.1e-04 by step 10 (with true inputs the error stays at
-# `next_step_mse`). Then the error falls back, and from period to period it grows only slowly:
-# 1.7e-04 over period 1, 1.1e-03 over period 10, 5.9e-03 over period 25.
+# **exposure bias**. It costs the steep climb at the picture's left edge, to 3.1e-04 a quarter
+# period ahead (step 10; with true inputs the error stays at `next_step_mse`). After that the error
+# wiggles twice a period around a level that grows only slowly: 1.7e-04 over period 1, 1.1e-03
+# over period 10, 5.9e-03 over period 25.
 #
 # Why it keeps growing: fed on itself, the model runs a cycle of its own. That cycle holds the
 # sine's amplitude (in period 25 its samples still reach 0.994 and -1.003) but lasts 40.028
@@ -409,19 +408,21 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Things to try
 #
-# Change the constant in the parameters cell, or pass the flag. What each gave (seed 1):
+# What each gave (seed 1):
 #
 # - `FORECAST = 200` (five periods): `forecast_mse=0.000132`, little more than over one period.
 # - `STEPS = 200`: `next_step_mse=0.000268`, `forecast_mse=0.016868`, both inside their targets,
 #   but a next-step error about 50 times the default's becomes a forecast error about 130 times
-#   the default's. Its cycle, 40.073 samples, slips faster: 3.0e-02 over period 25.
+#   the default's. Most of it is there from the start: the `horizon:` line gives 2.0e-02 over
+#   period 1 and 3.0e-02 over period 25, so this forecast goes wrong in its first period, not by
+#   slipping.
 # - `PERIODS = 100`: the error over period 100 reaches 9.3e-02.
 
 # %% [markdown]
 # ## Measured on
 #
-# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, one thread (`OMP_NUM_THREADS=1`); the default run's
-# `wall_s`: 8 to 16 s, on a shared machine.
+# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, one thread (`OMP_NUM_THREADS=1`); the default run:
+# 7 to 10 s wall-clock.
 #
 # | seed | `next_step_mse` | `forecast_mse` | its cycle (samples) | error over period 25 |
 # |---:|---:|---:|---:|---:|
