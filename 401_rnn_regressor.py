@@ -13,7 +13,7 @@
 # cannot tell which cos belongs to it: sin(t) = 0 both where cos(t) = 1 (the wave rising) and where
 # cos(t) = -1 (falling). The network must remember which way the wave is going.
 #
-# Run `python 401_rnn_regressor.py`, or this notebook. In about 10 s on a 2-core CPU it prints
+# Run `python 401_rnn_regressor.py`, or this notebook. In about 5 s on a 2-core CPU it prints
 # the model, the loss five times, and last
 # `final: mse=0.00006... mse_fresh_state=0.10... wall_s=...` (the target is mse <= 0.005); its
 # figures go to `results/`.
@@ -456,8 +456,8 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Measured on
 #
-# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, `OMP_NUM_THREADS=1`, the defaults (6 to 10 s
-# wall-clock):
+# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, `OMP_NUM_THREADS=1`, the defaults (a run took
+# 4.2 s):
 #
 # | seed | mse | mse_fresh_state | by_hand_gap |
 # |---:|---:|---:|---:|

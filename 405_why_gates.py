@@ -13,10 +13,10 @@
 #
 # Run it with `python 405_why_gates.py`, or run this notebook. It measures all three cells at
 # initialisation, trains one (`CELL`, the plain RNN by default) for two epochs, measures it again
-# and ends with `final: test_accuracy=... row1_share=... wall_s=...`. The plain RNN reaches 0.90
-# to 0.92 on all 10,000 test images, depending on the seed; `--cell gru` and `--cell lstm` reach
-# 0.98. The default run takes 12 to 16 s of CPU time (`--cell lstm` 18 s); figures go to
-# `results/`.
+# and ends with `final: test_accuracy=... row1_share=... wall_s=...`. The plain RNN reaches 0.88
+# to 0.92 on all 10,000 test images, by seed and thread count; `--cell gru` and `--cell lstm` reach
+# 0.98. On a 2-core CPU the default run takes about 10-13 s of CPU time, `--cell gru` or `lstm`
+# 17-20 s; figures go to `results/`.
 
 # %%
 import math
@@ -76,8 +76,7 @@ def to_input(images):
 # %% [markdown]
 # ## Three recurrent layers
 #
-# As in 402, a Linear layer reads the state after row 28; only the recurrent layer changes
-# (`CELL`):
+# As in 402, a Linear layer reads the state after row 28; `CELL` picks the recurrent layer:
 #
 # - `nn.RNN`: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh). Every row rewrites all of h
 #   through W_hh and a tanh.
@@ -90,8 +89,9 @@ def to_input(images):
 #   of the old state and the rest from the candidate.
 #
 # (⊙: unit by unit.) All three start alike: each gate's block of W_hh orthogonal (it neither
-# stretches nor shrinks a vector), and the gate that keeps the old state, the LSTM's f or the
-# GRU's z, with a bias of 1, so that σ(1) ≈ 0.73 of it is kept from the start.
+# stretches nor shrinks a vector; 402 keeps PyTorch's random default), and the gate that keeps
+# the old state, the LSTM's f or the GRU's z, with a bias of 1, so that σ(1) ≈ 0.73 of it is kept
+# from the start.
 
 # %%
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}  # CELL's choices
@@ -127,18 +127,18 @@ class Classifier(nn.Module):
 # plain RNN, ∂h_t/∂h_{t-1} = diag(1 - h_t²) W_hh: the tanh's slope, between 0 and 1 for each unit,
 # then W_hh. From row 28 back to row 1 the gradient meets 27 of these. It is what training learns
 # from: each weight matrix's gradient sums, over the rows, the gradient reaching row t's
-# pre-activation (what enters the tanh or the gates) times the matrix's own input there, x_t for
-# W_ih and h_{t-1} for W_hh. Where nothing arrives, nothing is learned.
+# pre-activation times the matrix's own input there, x_t for W_ih and h_{t-1} for W_hh. Where
+# nothing arrives, nothing is learned.
 #
-# `gradient_by_row` measures what arrives. Called on the whole sequence, the layer runs all 28 rows
-# in one operation, and the gradient at its output r_out[:, t] counts only what r_out[:, t] feeds
-# directly, not the paths through later rows (c_t is not even returned). So here the layer is
-# called once per row, with the state from the row before: same weights, same numbers (a test pins
-# it), and every h_t and c_t a tensor autograd can differentiate. For each image's own loss it
-# returns |∂loss/∂h_t| / |∂loss/∂h_28|, the share of the gradient at the last state that reaches
-# the state after row t; for the LSTM also |∂loss/∂c_t| over the same |∂loss/∂h_28|, rows 1 to 27
-# (c_28 reaches the loss only through h_28). The lesson reports medians over the first 2,000 test
-# images: a few images rule the mean (see below).
+# `gradient_by_row` measures what arrives. The layer's output cannot show it: r_out[:, t] is a
+# copy of h_t that the recurrence never reads back, so the gradient at it counts only its own uses
+# (none before row 28), not the paths through later rows; c_t is not even returned. So here the
+# layer is called once per row, with the state from the row before: same weights, same numbers
+# (a test pins it), and every h_t and c_t a tensor autograd can differentiate. For each image's
+# own loss it returns |∂loss/∂h_t| / |∂loss/∂h_28|, the share of the gradient at the last state
+# that reaches the state after row t; for the LSTM also |∂loss/∂c_t| over the same |∂loss/∂h_28|,
+# rows 1 to 27 (c_28 reaches the loss only through h_28). The lesson reports medians over the
+# first 2,000 test images (see below).
 #
 # `keep_factor` gives, per image, row and unit, the factor on the state's direct path from one row
 # to the next: the RNN's 1 - h_t² (then W_hh), the GRU's z_t, the LSTM's f_t.
@@ -564,78 +564,80 @@ if __name__ == "__main__":
 # %% [markdown]
 # ## Reading the results
 #
-# The printed lines give the figures below for one seed; ranges are over seeds 1, 2 and 3, each
-# seed in the table at the end.
+# Ranges are over seeds 1, 2 and 3; the table at the end gives each seed's main figures.
 #
 # ### At initialisation: the gradient vanishes (`405_why_gates.png`, left)
 #
 # Row 1 gets 0.0046-0.0049 of h_28's gradient in the plain RNN, 0.0056-0.0084 in the GRU,
 # 0.0073-0.016 at the LSTM's h and 0.011-0.024 at its c: less and less, row after row, in every
 # cell. For the RNN the cause is plain: W_hh is orthogonal, so all the loss is the tanh's slope
-# 1 - h_t², 0.80 on average (the `keep factor` line).
+# 1 - h_t², 0.80 on average (the `keep factor` line). At the LSTM's h the curve drops at once from
+# h_28 to h_27: h_27 reaches h_28 only through W_hh and row 28's four gates, each behind a σ or a
+# tanh (i, f and g then through c_28 and another tanh). Further back, the LSTM's curves fall the
+# slowest.
 #
-# The LSTM's curve drops once, from h_28 to h_27 (to 0.23-0.24, through o and a tanh), then falls
-# the slowest: from row 14 back to row 1 by a factor of 2.4-3.3, the RNN's by 11, the GRU's by
-# 8.5-10. f averaged 0.72-0.73 (each unit between 0.59 and 0.80), and the product of 27 of them,
-# the direct path from c_1 to c_28, averaged 0.00034-0.00065 over images and units: less than what
-# reaches c_1, which also travels through h and the next row's gates. Yet f sets the slope: with
-# its bias at 0 instead of 1, row 1's share at c fell from 0.011 to 0.000016 (seed 1).
+# So the gated cells start only a little ahead (1.2 to 3.3 times the RNN's share at h, up to 4.9
+# at the LSTM's c), and only thanks to the bias of 1 on f and z, not to gating itself. With the
+# bias at 0, each row keeps σ(0) = 0.5, and row 1 gets 35 to 290 times less than in the plain
+# RNN (Things to try). A gate passes the gradient back only as far as it is open; at the start,
+# its bias decides how far.
 #
-# ### After training: gates that learned to stay open (right; `_keep.png`)
+# ### After training: the gates spread out (right; `_keep.png`)
 #
-# | `CELL` | test accuracy | h_1's share, median | middle 90 % of images | steps above CLIP |
-# |--------|---------------|---------------------|-----------------------|------------------|
-# | `rnn`  | 0.8953-0.9195 | 0.016-0.040 | 0.00071-0.0023 to 0.27-0.49 | 93-97 % |
-# | `gru`  | 0.9849-0.9857 | 0.28-0.30 | 0.097-0.11 to 0.84-0.88 | 1-2 % |
-# | `lstm` | 0.9810-0.9823 | 0.030-0.048 (c_1: 0.059-0.077) | 0.0061-0.0084 to 0.17-0.25 | 16-22 % |
+# | `CELL` | test accuracy | h_1's share, median | middle 90 % of images | largest |
+# |--------|---------------|---------------------|-----------------------|---------|
+# | `rnn`  | 0.8953-0.9195 | 0.016-0.040 | 0.00071-0.0023 to 0.27-0.49 | 6.1-39 |
+# | `gru`  | 0.9849-0.9857 | 0.28-0.30 | 0.097-0.11 to 0.84-0.88 | 2.9-3.8 |
+# | `lstm` | 0.9810-0.9823 | 0.030-0.048 (c_1: 0.059-0.077) | 0.0061-0.0084 to 0.17-0.25 | 1.1-1.5 |
 #
-# Medians, because a few images rule the mean: the RNN's mean share was 3.6 to 4.6 times its
-# median, and one image's reached 6 to 39 (the GRU's largest: 2.9-3.8).
+# Medians, because a few images rule the mean (the last column).
 #
-# Training opened some gates wide: 7.6-8.9 % of the LSTM's f values (per image, row and unit) and
-# 8.7 % of the GRU's z values ended above 0.99, against under 0.05 % at initialisation. Along the
-# direct path, a gate at 0.99 passes the state and its gradient on almost whole, and never more
-# than whole. The GRU, whose z mixes old and new in h itself, sends row 1 nearly a third of row
-# 28's gradient.
+# Training spread the keeping gates out rather than opening them. The mean of the LSTM's f went
+# from 0.72-0.73 to 0.70-0.71, the GRU's z from 0.71-0.73 to 0.67-0.68 (the `keep factor` line),
+# and the least-open unit fell to 0.34-0.44; yet 7.6-8.9 % of the f or z values ended above 0.99,
+# against under 0.05 % at initialisation. Some units learned to carry their state across many
+# rows, others to forget it within a few. A gate at 0.99 passes the state and its gradient on
+# almost whole, never more. The GRU, whose z mixes old and new in h itself, sends row 1 nearly a
+# third of row 28's gradient.
 #
 # ### The plain RNN: vanishing and exploding at once (`405_why_gates_exploding.png`)
 #
-# The RNN has no such gate. Its slope 1 - h_t² fell to 0.20-0.22 on average (`_keep.png` of the
-# default run), and training made up for it the only way it could, by stretching W_hh: its
-# largest singular value grew from 1 to 4.55-4.64 (35 to 37 of the 64 above 1). Where a unit's
-# tanh is not saturated, one row back can multiply the gradient by up to 4.6; where it is, by
-# almost 0. So the RNN's gradient vanishes for
-# most images and explodes for a few: at row 1 its middle 90 % of images spans a factor of 200 to
-# 400, the LSTM's 26 to 32, the GRU's 8 to 9. In training, its gradient norm was above CLIP on
-# 93-97 % of steps, at most 11 to 18 times CLIP. The gated cells' W_hh grew as much (largest
-# singular values 4.5-6.1 per gate block), but there W_hh only feeds the gates and the candidate,
-# each through a σ or a tanh; the state's direct path goes through f or z alone. The RNN ends at
-# 0.90-0.92, the gated cells at 0.98.
+# The RNN has no such gate. Its slope 1 - h_t² fell to 0.20-0.22 on average (the `keep factor`
+# line), and training made up for it the only way it could, by stretching W_hh: its largest
+# singular value grew from 1 to 4.55-4.64 (right). Where a unit's tanh is not saturated, one row
+# back can multiply the gradient by up to 4.6; where it is, by almost 0. So the median image's row
+# 1 gets about as much as the LSTM's h_1; what differs is the spread. For some images the RNN's
+# gradient vanishes (its middle 90 % starts 3 to 9 times lower than the LSTM's), for a few it
+# explodes: row 1 gets up to 39 times h_28's gradient. The norms on the left say less: CLIP = 1.0
+# is a choice, and the LSTM's norm was above it too, on 16-22 % of steps. The gated cells' W_hh
+# grew as much (largest singular values 5.2-6.1), but there W_hh only feeds the gates and the
+# candidate, each through a σ or a tanh; the state's direct path goes through f or z alone.
 
 # %% [markdown]
 # ## Things to try
 #
-# Each with what it gave (seed 1 where no range is given):
+# Each with what it gave (seeds 1, 2, 3):
 #
-# - `--cell gru`, `--cell lstm`: the table above.
-# - The keeping gate's bias at 0: in `Classifier`, `fill_(1.0)` becomes `fill_(0.0)`. LSTM: row
-#   1's share at c at initialisation 0.000016 instead of 0.011, test accuracy 0.9789 instead of
-#   0.9823. GRU: 0.000076 instead of 0.0056 at h, 0.9839 instead of 0.9849.
-# - `--clip 1000`, in effect no clipping, with the plain RNN: 0.8437-0.8957 (seeds 1, 2, 3), each
-#   seed 0.024 to 0.052 below its clipped run; the largest gradient norm was 6.8 to 28.8.
+# - `--cell gru`, `--cell lstm`: the tables.
+# - The keeping gate's bias at 0: in `Classifier`, `fill_(1.0)` becomes `fill_(0.0)`. At
+#   initialisation row 1 gets 0.000016-0.000045 at the LSTM's c, 0.000076-0.00014 at the GRU's h.
+# - `--clip 1000`, in effect no clipping, with the plain RNN: 0.8437-0.8957, each seed 0.024 to
+#   0.052 below its clipped run; the largest gradient norm was 6.8 to 28.8.
 
 # %% [markdown]
 # ## Measured on
 #
 # A 2-core AMD EPYC (`lscpu`), PyTorch 2.14.1 on the CPU, one thread (`OMP_NUM_THREADS=1`), the
-# defaults but `CELL` and `SEED`. A whole run took 12.2-15.7 s of CPU time for `rnn`, 17.9-18.4 s
-# for `lstm` and 23.1-27.0 s for `gru`, imports included (CPU time: the machine was shared). Row
-# 1's share: medians over the 2,000 images. Seeds 1, 2, 3:
+# defaults but `CELL` and `SEED`. A run took 10.4-12.6 s of CPU time (user and system) for `rnn`,
+# 16.7-18.7 s for `lstm`, 18.1-19.4 s for `gru`. Two threads: seed 1 gives 0.8773.
+# Seeds 1, 2, 3:
 #
-# | `CELL` | test_accuracy | row 1's share at initialisation | trained | above CLIP |
-# |--------|---------------|---------------------------------|---------|------------|
-# | `rnn` | 0.8953, 0.9195, 0.9055 | 0.0046, 0.0048, 0.0049 | 0.026, 0.040, 0.016 | 94, 97, 93 % |
-# | `gru` | 0.9849, 0.9849, 0.9857 | 0.0056, 0.0066, 0.0084 | 0.30, 0.28, 0.29 | 1, 1, 2 % |
-# | `lstm` | 0.9823, 0.9810, 0.9816 | 0.0073, 0.011, 0.016 | 0.048, 0.031, 0.030 | 19, 22, 16 % |
+# | `CELL` | test_accuracy | row 1's share at initialisation | trained: median | largest |
+# |--------|---------------|---------------------------------|-----------------|---------|
+# | `rnn` | 0.8953, 0.9195, 0.9055 | 0.0046, 0.0048, 0.0049 | 0.026, 0.040, 0.016 | 11, 39, 6.1 |
+# | `gru` | 0.9849, 0.9849, 0.9857 | 0.0056, 0.0066, 0.0084 | 0.30, 0.28, 0.29 | 3.8, 2.9, 3.4 |
+# | `lstm` | 0.9823, 0.9810, 0.9816 | 0.0073, 0.011, 0.016 | 0.048, 0.031, 0.030 | 1.5, 1.1, 1.2 |
 # | `lstm`, at c | | 0.011, 0.016, 0.024 | 0.077, 0.059, 0.063 | |
-# | `rnn`, `--clip 1000` | 0.8437, 0.8957, 0.8737 | as above | 0.011, 0.0098, 0.022 | - |
+# | `gru`, bias 0 | | 0.000076, 0.000087, 0.00014 | | |
+# | `lstm`, at c, bias 0 | | 0.000016, 0.000024, 0.000045 | | |
+# | `rnn`, `--clip 1000` | 0.8437, 0.8957, 0.8737 | as above | 0.011, 0.0098, 0.022 | 12, 8.6, 5.8 |

@@ -1,6 +1,7 @@
 """407: no gradient crosses a window boundary, each row's stream and state go on in the same row,
-a lag inside the window is learned and the same lag beyond a shorter window is not, the graph's
-memory grows with the window, a short run, bad flags."""
+a lag inside the window is learned and the same lag beyond a shorter window is not, every window
+length does the same work while the graph's memory grows with the window, a short run, bad
+flags."""
 import math
 
 import pytest
@@ -78,22 +79,36 @@ def test_a_lag_inside_the_window_is_learned_and_beyond_a_shorter_window_it_is_no
     assert earlier < 0.7  # near chance, 0.5 (0.49 to 0.61 over 12 seeds)
 
 
-def test_the_graph_of_a_window_grows_with_its_length_and_is_timed_on_one_thread(monkeypatch):
+def test_every_window_length_does_the_same_work_and_only_the_graph_grows(monkeypatch):
+    """The cost claim: a pass reads every one of `length` steps forward and backward whatever the
+    window, with one update a window; what grows with the window is the memory of its graph.
+    Timed on one thread, the caller's thread count put back. No timing is compared: load can
+    flip any inequality between times."""
     m = load(SCRIPT)
-    threads, seen = torch.get_num_threads(), []
+    threads, steps, updates = torch.get_num_threads(), {}, {}
     step = m.train_step
-    monkeypatch.setattr(m, "train_step", lambda *args: seen.append(torch.get_num_threads())
-                        or step(*args))
+
+    def recorded(model, optimizer, x, y, h_state):
+        assert torch.get_num_threads() == 1
+        steps[x.size(1)] = steps.get(x.size(1), 0) + x.size(1)
+        updates[x.size(1)] = updates.get(x.size(1), 0) + 1
+        return step(model, optimizer, x, y, h_state)
+
+    monkeypatch.setattr(m, "train_step", recorded)
     torch.set_num_threads(2)
     try:
-        (mb_10, seconds), (mb_40, _) = (m.graph_cost(size, length=40, repeats=1)
-                                        for size in (10, 40))
+        costs = m.graph_cost([10, 40], length=40, repeats=2)
         assert torch.get_num_threads() == 2  # put back afterwards
     finally:
         torch.set_num_threads(threads)
-    assert seen and set(seen) == {1}
-    assert seconds > 0 and 0 < mb_10 < 0.1
+    # Per size: one window for the memory, then 2 timed passes over all 40 steps.
+    assert steps == {10: 10 + 2 * 40, 40: 40 + 2 * 40}
+    assert updates == {10: 1 + 2 * 4, 40: 1 + 2 * 1}
+    (mb_10, seconds_10), (mb_40, seconds_40) = costs[10], costs[40]
+    assert seconds_10 > 0 and seconds_40 > 0 and 0 < mb_10 < 0.1
     assert mb_40 == pytest.approx(4 * mb_10, rel=0.05)  # in proportion: one state per step
+    with pytest.raises(ValueError, match="must all divide 40"):  # a pass would read fewer
+        m.graph_cost([10, 30], length=40)
 
 
 def test_a_short_run_prints_its_result_last_and_draws(tmp_path, capsys):
@@ -108,6 +123,10 @@ def test_a_short_run_prints_its_result_last_and_draws(tmp_path, capsys):
     assert set(values) == {"acc_inside", "acc_beyond", "acc_long_window", "wall_s"}
     assert all(0 <= values[key] <= 1 for key in ("acc_inside", "acc_beyond", "acc_long_window"))
     assert values["acc_inside"] == pytest.approx(result[0], abs=1e-3)
+    # A pass over 10 samples: windows of 2 and of 10 (full BPTT), not of 6, which leaves 4 out.
+    timed = [line.split(":")[0] for line in out.splitlines() if line.startswith("window")]
+    assert timed == ["window    2", "window   10"]
+    assert "window   10:   " in out and "1.00 x full BPTT's" in out
     for ending in (".png", "_cost.png"):
         assert (tmp_path / f"407_truncated_bptt{ending}").stat().st_size > 1000
 

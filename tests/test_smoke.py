@@ -25,6 +25,7 @@ SHORT = {
                                 ["test_accuracy", "reading_padding"]),
     "407_truncated_bptt.py": (["--steps", "5"], [".png", "_cost.png"],
                               ["acc_inside", "acc_beyond", "acc_long_window"]),
+    "408_char_rnn.py": (["--steps", "5"], [".png", "_surprise.png"], ["val_loss", "val_bpc"]),
 }
 
 
@@ -58,6 +59,7 @@ LONG = {
     "405_why_gates.py": ["--epochs", "50"],
     "406_variable_lengths.py": ["--epochs", "50"],
     "407_truncated_bptt.py": ["--steps", "1000000"],
+    "408_char_rnn.py": ["--steps", "1000000"],
 }
 
 
