@@ -409,7 +409,8 @@ def draw_exploding(norms, before, after):
     left.legend(loc="lower right", fontsize=10)
     for n, (start, end) in enumerate(zip(before, after)):
         right.plot(start, "--", c="0.6", label="at initialisation" if n == 0 else None)
-        right.plot(end, "-", c=COLOURS[CELL], label="trained (one line a gate)" if n == 0 else None)
+        trained = "trained" + (" (one line a gate block)" if len(after) > 1 else "")
+        right.plot(end, "-", c=COLOURS[CELL], label=trained if n == 0 else None)
     right.axhline(1, c="k", lw=0.8)
     right.set(xlabel="singular values, largest first", ylabel="size",
               title=f"{CELL}: singular values of W_hh, largest {max(s[0] for s in after):.2f}")
