@@ -34,7 +34,7 @@ from torch import nn
 # %% tags=["parameters"]
 HIDDEN_SIZE = 256    # size of h and of c
 EMBED_SIZE = 64      # length of the vector each character is looked up as
-SEQ_LEN = 100        # characters per window: how far back a gradient reaches (truncated BPTT)
+SEQ_LEN = 100        # characters per window: the farthest a gradient reaches back (truncated BPTT)
 BATCH_SIZE = 32      # streams of text read side by side, one per batch row
 STEPS = 800          # training steps, one window of every stream each
 LR = 0.01            # Adam's learning rate at the start; it decays to 0 over STEPS (cosine)
@@ -98,11 +98,11 @@ def batches(ids, batch_size=BATCH_SIZE, seq_len=SEQ_LEN):
 # ## Baselines: what a model must beat
 #
 # A figure such as "1.6 nats per character" means little alone. Three simpler models, fitted on
-# the same training part and scored on the same held-out characters, tell how much the LSTM
+# the same training part and scored on the held-out text, tell how much the LSTM
 # adds:
 #
 # - **uniform**: every character equally likely, ln 65 = 4.17 nats: knowing nothing.
-# - **unigram**: each character with its frequency in the training text, whatever came before.
+# - **unigram**: each character with its add-one frequency in the training text.
 # - **bigram**: each character with its frequency after the character before it, from counts of
 #   character pairs. A pair the training never saw would get probability 0 and an infinite
 #   loss, so every count starts at 1 (add-one smoothing).
@@ -163,9 +163,9 @@ class CharLSTM(nn.Module):
 # ## Training: every next character, the state carried row by row
 #
 # The loss is the cross-entropy over all BATCH_SIZE x SEQ_LEN predictions of a window. The
-# gradient's norm is clipped at 5, so that one window with an exploding gradient cannot throw the
-# weights far. The state goes from each window to the next, detached; at the start of a new pass
-# over the text it starts again from zeros.
+# gradient's norm is clipped at 5, a guard against an exploding gradient that the default run
+# never needs (its largest norm was 0.99). The state goes from each window to the next, detached;
+# a new pass over the text starts again from zeros.
 
 # %%
 def train_step(model, optimizer, x, y, state):
@@ -579,7 +579,7 @@ if __name__ == "__main__":
 #
 # The last line, `final: val_loss=1.5575 val_bpc=2.2470 wall_s=...` with the defaults, is the
 # held-out cross-entropy in nats per character, then in bits per character. Against the
-# baselines printed at the start, on the same held-out characters:
+# baselines printed at the start, on the held-out text:
 #
 # | model | nats per character | bits per character |
 # |---|---:|---:|
@@ -591,14 +591,17 @@ if __name__ == "__main__":
 # The bigram knows only the character before; the LSTM's state carries the word, the line and
 # the speech so far, and that is worth 0.92 nats per character more. Its perplexity, exp(1.5575)
 # = 4.75, says it is as unsure as a choice among about 5 characters, where the uniform model
-# chooses among 65. For scale, on the same file and split: nanoGPT's `shakespeare_char` recipe
-# for a CPU (a 4-layer transformer, 0.8M parameters, 2,000 iterations) reached 1.8857 after 283 s
-# on this same machine, and its GPU recipe reports 1.4697 after about 3 minutes on an A100.
+# chooses among 65. For scale, on the same file and split but scored in short windows that each
+# start from nothing (this model, so scored in windows of 64, gives 1.66): nanoGPT's
+# `shakespeare_char` recipe for a CPU (a 4-layer transformer, 0.8M parameters, 2,000 iterations)
+# reached about 1.89 after 283 s on a 2-core AMD EPYC; its GPU recipe reports a best of 1.47
+# after about 3 minutes on an A100.
 #
 # - **`408_char_rnn.png`:** the training loss (blue, a running mean) and the held-out loss (red)
-#   fall through the three baselines. The training loss ends lower, 1.378 against 1.557: the last
-#   10 % of the training text, scored the same way, gives 1.375. 800 steps of 32 x 100 characters
-#   read the training text about 2.5 times, and some of it the model now knows by heart.
+#   fall through the three baselines. Over the last 200 steps the training loss averaged 1.378,
+#   against 1.557 held out; the last 10 % of the training text, scored as the held-out text is,
+#   gives 1.375. Read about 2.5 times in 800 steps, the training text is fitted better than
+#   text never seen.
 # - **The samples** (` / ` stands for a line break). Before training (step 0) they are noise:
 #   `Cuw;suqW / .&TTNUuuOgl,O,cKIvjeXLZ&Kf`. After 200 steps there are words and line breaks:
 #   `Thou shall with a virtue caus in my i`; after 800, a speech with speakers' names in
@@ -611,10 +614,9 @@ if __name__ == "__main__":
 #
 # **Greedy decoding falls into a loop.** Always taking the likeliest character, the model writes
 # `I will be so stand the sense the seast` and from character 29 on repeats the same 50
-# characters for ever (`the seast / That thou art the state to the seast to`). With seeds 2 and
-# 3 the cycle is 9 and 117 characters long. Each character is the likeliest after those before
-# it, so once the recent characters (and with them nearly the same state) come round again, the
-# text must go on as it did before: nothing breaks the cycle.
+# characters to the end of its 2,000 (`the seast / That thou art the state to the seast to`).
+# With seeds 2 and 3 the cycle is 9 and 117 characters long. Greedy decoding draws nothing at
+# random: once it has settled into a cycle, nothing pushes it out.
 
 # %% [markdown]
 # ## Things to try
@@ -622,12 +624,11 @@ if __name__ == "__main__":
 # What each gave here (seed 1, one thread):
 #
 # - A bigger model for longer, `--hidden-size 512 --lr 0.005 --steps 1000`: `val_loss=1.4846`
-#   (2.142 bits per character), between nanoGPT's CPU and GPU figures, in 358 CPU seconds, about
-#   4 times the default's 92.
+#   (2.142 bits per character), in 358 CPU seconds, about 4 times the default's 92.
 # - The temperature, without training again: `python 408_char_rnn.py --save m.pt`, then
 #   `--load m.pt --temperature 0.5`: safe and repetitive (`That shall we are a friends, and my
 #   lord`); `--temperature 1.2`: invented words (`motirations`, `gratoof`).
-# - `--seed 2`: after `ROMEO:` the model writes `NgDOVVUN` before it finds its feet. Sampling
+# - `--seed 2`: after `ROMEO:` the greedy line writes `NgDOVVUN` before it finds its feet. Sampling
 #   starts from a zero state, which training met only at the start of each pass over the text.
 #   A prompt that begins as speeches do, after a blank line (`--prompt $'\n\nROMEO:'` in bash),
 #   gives a newline first, as the text would.
@@ -649,4 +650,5 @@ if __name__ == "__main__":
 # | 3 | 1.5689 | 2.2635 | 117 (0) | 91 |
 # | 1, 512 units, 1000 steps | 1.4846 | 2.1418 | 100 (0) | 358 |
 #
-# The held-out text read as 16 streams (the default) or as one: 1.5575 and 1.5563.
+# The held-out text read as 16 streams (the default) or as one: 1.5575 and 1.5563. With
+# PyTorch's default two threads on the idle machine, a whole default run took 57 s (1.5575).

@@ -36,14 +36,17 @@ def load(script):
 
 def run(script, *args, cwd=None, env=None, timeout=300):
     """Run a lesson as `python SCRIPT ARGS...` and return the CompletedProcess."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **(env or {}))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1",
+               **(env or {}))
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd or ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def start(script, *args):
     """Start a lesson as `python SCRIPT ARGS...`, its output captured as text; return the Popen."""
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    # One thread each: the tests start several lessons at once on a machine of few cores, and
+    # threads that wait for each other there make every run many times slower (README).
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, str(ROOT / script), *map(str, args)], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -199,7 +199,7 @@ def test_save_replaces_the_old_file_only_when_the_new_one_is_whole(m, tmp_path):
 def test_runs_started_together_on_a_fresh_copy_all_succeed_alike(tmp_path):
     raw = fresh_copy(tmp_path)
     archives = snapshot(raw)
-    env = dict(OFFLINE, MPLBACKEND="Agg")
+    env = dict(OFFLINE, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
     procs = [subprocess.Popen([sys.executable, str(ROOT / SCRIPT), "--data-dir", str(tmp_path),
                                "--max-steps", "5", "--no-plot"], env=dict(os.environ, **env),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

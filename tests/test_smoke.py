@@ -75,7 +75,8 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
                 command += ["--save", str(folder / "model.pt")]
             # SIGINT handled as Python does by default (a shell's background job ignores it).
             procs[script] = subprocess.Popen(
-                command, env=dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1"),
+                command, env=dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1",
+                                  OMP_NUM_THREADS="1"),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         for script, proc in procs.items():  # the model is printed, then training starts
