@@ -516,20 +516,21 @@ def main(argv=None):
         def report(step, loss):  # the loss so far, the held-out loss and a short sample
             if step == 0:
                 header()
-            val, _ = evaluate(model, held_ids)
+            held.append(evaluate(model, held_ids))  # (mean loss, loss of every character)
+            val = held[-1][0]
             curve.append((step, val))
             print(f"step {step:5}/{STEPS}  " + (f"loss {loss:.3f}  " if loss else "") +
                   f"held-out {val:.3f}  {time.perf_counter() - start:5.1f} s")
             print("   " + one_line(sample(model, vocab, PROMPT, 70, TEMPERATURE, SEED)))
 
-        curve, losses = [], []
+        curve, losses, held = [], [], []
         if args.load:
             header()
-        else:
+            held.append(evaluate(model, held_ids))
+            curve.append((0, held[-1][0]))
+        else:  # report() scores the held-out text at the last step too
             losses = train(model, train_ids, STEPS, LR, BATCH_SIZE, SEQ_LEN, SAMPLE_EVERY, report)
-        val_loss, surprise = evaluate(model, held_ids)
-        if args.load:
-            curve.append((0, val_loss))
+        val_loss, surprise = held[-1]
         written = sample(model, vocab, PROMPT, LENGTH, TEMPERATURE, SEED)
         print(f"\nsample, temperature {TEMPERATURE}:\n{written}\n")
         greedy = sample(model, vocab, PROMPT, 2000, 0)
